@@ -1,0 +1,249 @@
+"`sspvs-summarize` and `sspvs-features` end to end on generated clips, with and without checkpoints, and every bad input."
+import json, os, shutil, subprocess, sys
+from pathlib import Path
+import h5py, numpy as np, pytest, scipy.io
+from sspvs.core import SSPVSError, data_path, NO_DATA
+from sspvs.video import make_clip, ffmpeg_exe, VideoFile
+from sspvs.summarize import (summarize, write_outputs, output_paths, build_features, read_features_file, training_free_scores,
+                             TRAINING_FREE)
+
+EXE = Path(sys.executable).parent
+
+def run(tool, *args, cwd=None):
+    return subprocess.run([str(EXE/tool), *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+def ffmpeg(*args):
+    r = subprocess.run([ffmpeg_exe(), '-v', 'error', '-y', *map(str, args)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+@pytest.fixture(scope='session')
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp('sum_clips')
+    c = dict(scenes=make_clip(d/'scenes.mp4', 5, [3, 2, 3, 2, 3], (160, 90), 25, audio=True),
+             big=make_clip(d/'big.mp4', 2, 0.6, (3840, 2160), 5))
+    ffmpeg('-f', 'lavfi', '-t', '1', '-i', 'sine', '-c:a', 'aac', d/'audio.m4a')
+    ffmpeg('-f', 'lavfi', '-i', 'color=c=red:size=64x48:rate=25', '-frames:v', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', d/'one.mp4')
+    (d/'text.mp4').write_text('not a video')
+    b = c['scenes'].read_bytes(); (d/'half.mp4').write_bytes(b[:len(b) // 2])
+    c.update(audio=d/'audio.m4a', one=d/'one.mp4', text=d/'text.mp4', half=d/'half.mp4', dir=d)
+    return c
+
+@pytest.fixture(scope='session')
+def checkpoints(tmp_path_factory):
+    "Small untrained models saved as checkpoints: only the plumbing is tested here, never their scores' quality."
+    from sspvs.learner import ModelConfig, build_summarizer, save_checkpoint
+    d = tmp_path_factory.mktemp('ckpt')
+    out = {}
+    for name, cfg in [('eff', ModelConfig.small(feat_dim=1280)), ('goog', ModelConfig.small(feat_dim=1024)),
+                      ('text', ModelConfig.small(feat_dim=1280, text_dim=384))]:
+        out[name] = save_checkpoint(d/f'{name}.safetensors', build_summarizer(cfg))
+    return out
+
+def one_line_error(r, tool='sspvs-summarize'):
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f'{tool}: error: '), r.stderr
+    return lines[0]
+
+# ---------- end to end ----------
+def test_summarize_end_to_end(clips, tmp_path):
+    r = run('sspvs-summarize', clips['scenes'], '--out', tmp_path/'out', '--ratio', '0.3')
+    assert r.returncode == 0, r.stderr
+    assert 'x real time' in r.stdout and 'scorer: training-free' in r.stdout
+    out = tmp_path/'out'
+    assert sorted(p.name for p in out.iterdir()) == ['scenes_summary.json', 'scenes_summary.mp4', 'scenes_summary.png']
+    js = json.loads((out/'scenes_summary.json').read_text())
+    assert js['scorer'] == TRAINING_FREE and js['encoder'] == 'efficientnet' and js['n_frames'] == 325 and js['fps'] == 25
+    assert js['n_shots'] == 5 and [s['start_frame'] for s in js['shots']] == [0, 84, 132, 204, 252]   # the first step after each cut
+    assert js['shots'][-1]['end_frame'] == 324 and js['shots'][1]['start_s'] == 84 / 25
+    assert 0 < js['summary_frames'] <= 0.3 * 325 and js['summary_frames'] == sum(s['end_frame'] - s['start_frame'] + 1 for s in js['chosen'])
+    assert all(s['chosen'] for s in js['chosen']) and set(js['timings_s']) >= {'decoding', 'features', 'kts', 'scoring', 'writing'}
+    v = VideoFile(out/'scenes_summary.mp4'); n = sum(1 for _ in v.frames())
+    assert n == js['summary_frames'] and (v.width, v.height) == (160, 90) and not v.has_audio
+    assert (out/'scenes_summary.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+def test_default_out_is_the_video_folder(clips, tmp_path):
+    shutil.copy(clips['scenes'], tmp_path/'v.mp4')
+    r = run('sspvs-summarize', tmp_path/'v.mp4', '--fps', '1')
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path/'v_summary.mp4').exists() and json.loads((tmp_path/'v_summary.json').read_text())['n_steps'] == 13
+
+def test_one_frame_video_gives_a_one_shot_summary(clips, tmp_path):
+    r = run('sspvs-summarize', clips['one'], '--out', tmp_path)
+    assert r.returncode == 0, r.stderr
+    js = json.loads((tmp_path/'one_summary.json').read_text())
+    assert js['n_frames'] == 1 and js['n_shots'] == 1 and js['summary_frames'] == 1
+    assert 'the middle 1 frame of the best-scoring shot (shot 0) was kept' in js['notes'][0]
+    assert 'note: ' in r.stderr
+
+def test_no_shot_fits_keeps_the_middle_of_the_best(clips, tmp_path):
+    "A 4-second clip of 2-second scenes: no shot fits in 15% of it, so the summary is the middle 15 frames of the best shot."
+    clip = make_clip(tmp_path/'two.mp4', 2, 2., (64, 48), 25)
+    sm = summarize(clip, device='cpu')
+    js = __import__('sspvs.summarize', fromlist=['x']).summary_json(sm)
+    assert js['summary_frames'] == 15 and len(js['chosen']) == 1
+    c = js['chosen'][0]
+    assert not c['whole_shot'] and c['end_frame'] - c['start_frame'] == 14 and 'middle 15 frames' in sm.notes[0]
+    sh = js['shots'][c['index']]
+    assert abs((c['start_frame'] - sh['start_frame']) - (sh['end_frame'] - c['end_frame'])) <= 1
+
+def test_huge_video_is_downscaled(clips, tmp_path):
+    sm = summarize(clips['big'], device='cpu')
+    paths = write_outputs(sm, tmp_path, max_side=640)
+    v = VideoFile(paths['mp4'])
+    assert (sm.width, sm.height) == (3840, 2160) and (v.width, v.height) == (640, 360)
+
+# ---------- checkpoints ----------
+def test_with_checkpoint(clips, checkpoints, tmp_path):
+    r = run('sspvs-summarize', clips['scenes'], '--checkpoint', checkpoints['eff'], '--out', tmp_path, '--text', 'a title')
+    assert r.returncode == 0, r.stderr
+    js = json.loads((tmp_path/'scenes_summary.json').read_text())
+    assert js['scorer'] == 'model: eff.safetensors'
+    assert any('--text was ignored: the checkpoint was trained without text' in n for n in js['notes'])
+
+def test_with_text_checkpoint(clips, checkpoints):
+    a = summarize(clips['scenes'], checkpoints['text'], text='dog show', device='cpu')
+    b = summarize(clips['scenes'], checkpoints['text'], text='changing a vehicle tire', device='cpu')
+    c = summarize(clips['scenes'], checkpoints['text'], device='cpu')
+    assert a.scorer == 'model: text.safetensors (+Text)' and not a.notes
+    assert not np.allclose(a.step_scores, b.step_scores)           # the text reaches the model
+    assert 'empty text' in c.notes[0]
+
+def test_checkpoint_for_other_features(clips, checkpoints, tmp_path):
+    msg = one_line_error(run('sspvs-summarize', clips['scenes'], '--checkpoint', checkpoints['goog'], '--out', tmp_path/'o'))
+    assert 'goog.safetensors: the checkpoint reads 1024-d features but the efficientnet encoder has 1280-d features' in msg
+    assert not (tmp_path/'o').exists() or not any((tmp_path/'o').iterdir())
+
+def test_not_a_checkpoint(clips, tmp_path):
+    (tmp_path/'x.safetensors').write_text('nope')
+    msg = one_line_error(run('sspvs-summarize', clips['scenes'], '--checkpoint', tmp_path/'x.safetensors', '--out', tmp_path))
+    assert 'not a readable safetensors checkpoint' in msg
+
+def test_training_free_without_text_notes_it(clips, tmp_path):
+    sm = summarize(clips['scenes'], text='anything', device='cpu')
+    assert sm.scorer == TRAINING_FREE and 'the training-free scorer reads no text' in sm.notes[0]
+
+# ---------- bad input: one line, nothing written ----------
+@pytest.mark.parametrize('name,msg', [
+    ('text', 'text.mp4: cannot be read as a video (Invalid data found when processing input)'),
+    ('half', 'half.mp4: cannot be read as a video'),
+    ('audio', 'audio.m4a: has no video stream (audio only)'),
+    ('dir', 'is a folder, not a video file'),
+])
+def test_bad_videos(clips, tmp_path, name, msg):
+    assert msg in one_line_error(run('sspvs-summarize', clips[name], '--out', tmp_path/'o'))
+    assert not (tmp_path/'o').exists()
+
+def test_missing_video(tmp_path):
+    assert one_line_error(run('sspvs-summarize', tmp_path/'no.mp4')) == f"sspvs-summarize: error: No such file or directory: {tmp_path/'no.mp4'}"
+
+def test_bad_options(clips, tmp_path):
+    assert '--ratio must be in (0, 1]' in one_line_error(run('sspvs-summarize', clips['scenes'], '--ratio', '0', '--out', tmp_path))
+    assert '--fps must be positive' in one_line_error(run('sspvs-summarize', clips['scenes'], '--fps', '-1', '--out', tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+def test_googlenet_unavailable_is_one_line(clips, tmp_path):
+    try:
+        import torchvision  # noqa
+        pytest.skip('torchvision is installed')
+    except ImportError: pass
+    assert "encoder 'googlenet' needs torchvision" in one_line_error(run('sspvs-summarize', clips['scenes'], '--encoder', 'googlenet', '--out', tmp_path))
+
+def test_unwritable_output_folder(clips, tmp_path):
+    f = tmp_path/'file.txt'; f.write_text('x')
+    assert 'exists and is not a folder' in one_line_error(run('sspvs-summarize', clips['scenes'], '--out', f))
+    assert 'cannot create the output folder (Not a directory)' in one_line_error(run('sspvs-summarize', clips['scenes'], '--out', f/'sub'))
+    if os.geteuid() != 0:       # root ignores permissions
+        ro = tmp_path/'ro'; ro.mkdir(); ro.chmod(0o500)
+        assert 'cannot write in the output folder' in one_line_error(run('sspvs-summarize', clips['scenes'], '--out', ro))
+
+def test_failure_keeps_previous_outputs(clips, tmp_path, monkeypatch):
+    "A failure while writing leaves the previous three outputs as they were, and no temporary files."
+    import sspvs.summarize as S
+    sm = summarize(clips['scenes'], device='cpu')
+    paths = write_outputs(sm, tmp_path)
+    before = {p: p.read_bytes() for p in paths.values()}
+    def boom(*a, **k): raise SSPVSError('plot failed')
+    monkeypatch.setattr(S, 'plot_summary', boom)
+    sm.chosen[:] = ~sm.chosen                     # a different summary, which must not replace the old one
+    with pytest.raises(SSPVSError, match='plot failed'): write_outputs(sm, tmp_path)
+    assert {p: p.read_bytes() for p in paths.values()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths.values())
+
+# ---------- the training-free scorer ----------
+def test_training_free_scores_prefer_new_content():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=16), rng.normal(size=16)
+    f = np.concatenate([a + 0.1 * rng.normal(size=(10, 16)), b + 0.1 * rng.normal(size=(5, 16)), a + 0.1 * rng.normal(size=(10, 16))]).astype(np.float32)
+    s = training_free_scores(f, [10, 15])
+    assert s.shape == (25,) and s.max() == 1 and (s >= 0).all()
+    assert min(s[0], s[20]) < s[12] < max(s[0], s[20])      # one repeat is redundant once the other is in
+
+# ---------- sspvs-features ----------
+def test_features_only(clips, tmp_path):
+    vd = tmp_path/'v'; vd.mkdir()
+    shutil.copy(clips['scenes'], vd/'b.mp4'); shutil.copy(clips['one'], vd/'a.mp4'); (vd/'notes.txt').write_text('x')
+    r = run('sspvs-features', vd, '--out', tmp_path/'f.h5')
+    assert r.returncode == 0, r.stderr
+    assert 'features only' in r.stdout
+    ff = read_features_file(tmp_path/'f.h5')
+    assert list(ff) == ['video_1', 'video_2'] and ff['video_1']['video_name'] == 'a' and ff['video_2']['n_steps'] == 28
+    assert ff['video_2']['features'].shape == (28, 1280) and ff['video_2']['change_points'][-1, 1] == 324
+    from sspvs.metrics import write_predictions
+    write_predictions(tmp_path/'pred.h5', {'video_1': np.ones(1), 'video_2': np.ones(28)})
+    msg = one_line_error(run('sspvs-evaluate', tmp_path/'f.h5', tmp_path/'pred.h5'), 'sspvs-evaluate')   # no made-up annotations
+    assert "f.h5: video_1: 'gtscore', 'user_summary' are missing" in msg
+
+def fake_summe(folder, clips_n_frames, seed=0):
+    "A SumMe-like annotation folder (GT/<name>.mat with user_score frames x users and FPS) for the given clips."
+    rng = np.random.default_rng(seed)
+    (folder/'GT').mkdir(parents=True)
+    for name, n in clips_n_frames.items():
+        us = np.zeros((n, 4))
+        for u in range(4): s = int(rng.integers(0, n - 40)); us[s:s + 40, u] = 1
+        scipy.io.savemat(folder/'GT'/f'{name}.mat', dict(user_score=us, FPS=np.array([[25.]]), nFrames=np.array([[n]])))
+    return folder
+
+def test_features_with_annotations_make_a_benchmark_file(clips, tmp_path):
+    vd = tmp_path/'videos'; vd.mkdir()
+    shutil.copy(clips['scenes'], vd/'Alpha.mp4'); shutil.copy(clips['scenes'], vd/'Beta.mp4'); shutil.copy(clips['one'], vd/'Unannotated.mp4')
+    fake_summe(tmp_path/'summe', {'Alpha': 325, 'Beta': 323, 'Gamma': 300})     # Beta: 2 frames fewer than decoded (aligned)
+    out = tmp_path/'eccv16_dataset_summe_efficientnet.h5'
+    r = run('sspvs-features', vd, '--out', out, '--annotations', 'summe', tmp_path/'summe')
+    assert r.returncode == 0, r.stderr
+    assert '1 videos have no annotation' in r.stderr and '1 annotated videos are not in' in r.stderr
+    from sspvs.data import BenchmarkFile
+    bf = BenchmarkFile(out)
+    assert bf.keys == ['video_1', 'video_2'] and bf.feat_dim == 1280 and bf.name == 'summe'
+    a, b = bf['video_1'], bf['video_2']
+    assert a.video_name == 'Alpha' and a.n_frames == 325 and b.n_frames == 323 and b.picks[-1] < 323
+    assert a.user_summary.shape == (4, 325) and a.gtscore.shape == (a.n_steps,) and a.user_scores.shape == (4, 325)
+    assert bf.text['video_1']['title'] == 'Alpha'
+    from sspvs.metrics import write_predictions
+    write_predictions(tmp_path/'pred.h5', {k: np.random.default_rng(0).random(bf[k].n_steps) for k in bf.keys})
+    r = run('sspvs-evaluate', out, tmp_path/'pred.h5')
+    assert r.returncode == 0 and 'metric max' in r.stdout, r.stderr
+
+def test_features_frame_count_mismatch(clips, tmp_path):
+    vd = tmp_path/'videos'; vd.mkdir(); shutil.copy(clips['scenes'], vd/'Alpha.mp4')
+    fake_summe(tmp_path/'summe', {'Alpha': 500})
+    msg = one_line_error(run('sspvs-features', vd, '--out', tmp_path/'x.h5', '--annotations', 'summe', tmp_path/'summe'), 'sspvs-features')
+    assert 'Alpha.mp4: decoded 325 frames but the annotation has 500: is this the annotated video?' in msg
+    assert not (tmp_path/'x.h5').exists()
+
+def test_features_bad_input(clips, tmp_path):
+    vd = tmp_path/'videos'; vd.mkdir()
+    assert 'no video files' in one_line_error(run('sspvs-features', vd, '--out', tmp_path/'x.h5'), 'sspvs-features')
+    shutil.copy(clips['text'], vd/'bad.mp4')
+    assert 'bad.mp4: cannot be read as a video' in one_line_error(run('sspvs-features', vd, '--out', tmp_path/'x.h5'), 'sspvs-features')
+    assert 'should be an .h5 file' in one_line_error(run('sspvs-features', vd, '--out', tmp_path/'x.txt'), 'sspvs-features')
+    assert 'no GT folder' in one_line_error(run('sspvs-features', vd, '--out', tmp_path/'x.h5', '--annotations', 'summe', tmp_path), 'sspvs-features')
+    assert 'must be tvsum or summe' in one_line_error(run('sspvs-features', vd, '--out', tmp_path/'x.h5', '--annotations', 'ovp', tmp_path), 'sspvs-features')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['videos']
+
+@pytest.mark.skipif(data_path('summe', 'GT') is None, reason=NO_DATA)
+def test_real_summe_annotations_no_matching_videos(clips, tmp_path):
+    "With the real SumMe annotations, a folder without SumMe videos is refused with an example of the expected names."
+    vd = tmp_path/'videos'; vd.mkdir(); shutil.copy(clips['one'], vd/'mine.mp4')
+    msg = one_line_error(run('sspvs-features', vd, '--out', tmp_path/'x.h5', '--annotations', 'summe', data_path('summe')), 'sspvs-features')
+    assert 'no video is named like the summe annotations (e.g. Air_Force_One.mp4)' in msg

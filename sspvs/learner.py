@@ -137,6 +137,7 @@ def save_checkpoint(path:str|Path, # the .safetensors file to write (its JSON go
     if path.suffix == '.json': raise SSPVSError(f"{path}: a checkpoint should not end in .json (that is its sidecar's name)")
     config = dict(config if config is not None else model.config)
     tensors = {f'model.{k}': v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
+    if text is not None and hasattr(text, 'config'): extra.setdefault('text_encoder', dict(text.config))   # which text model rebuilds it
     meta = dict(format=CHECKPOINT_FORMAT, config=config, extra=extra)
     if optimizer is not None:
         t, meta['optimizer'] = _flat_optimizer(optimizer.state_dict())

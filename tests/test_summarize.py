@@ -4,6 +4,7 @@ from pathlib import Path
 import h5py, numpy as np, pytest, scipy.io
 from sspvs.core import SSPVSError, data_path, NO_DATA
 from sspvs.video import make_clip, ffmpeg_exe, VideoFile
+from sspvs.metrics import read_predictions
 from sspvs.summarize import (summarize, write_outputs, output_paths, build_features, read_features_file, training_free_scores,
                              TRAINING_FREE)
 
@@ -189,7 +190,7 @@ def test_features_only(clips, tmp_path):
     ff = read_features_file(tmp_path/'f.h5')
     assert list(ff) == ['video_1', 'video_2'] and ff['video_1']['video_name'] == 'a' and ff['video_2']['n_steps'] == 28
     assert ff['video_2']['features'].shape == (28, 1280) and ff['video_2']['change_points'][-1, 1] == 324
-    from sspvs.metrics import write_predictions
+    from sspvs.metrics import write_predictions, read_predictions
     write_predictions(tmp_path/'pred.h5', {'video_1': np.ones(1), 'video_2': np.ones(28)})
     msg = one_line_error(run('sspvs-evaluate', tmp_path/'f.h5', tmp_path/'pred.h5'), 'sspvs-evaluate')   # no made-up annotations
     assert "f.h5: video_1: 'gtscore', 'user_summary' are missing" in msg
@@ -223,6 +224,13 @@ def test_features_with_annotations_make_a_benchmark_file(clips, tmp_path):
     write_predictions(tmp_path/'pred.h5', {k: np.random.default_rng(0).random(bf[k].n_steps) for k in bf.keys})
     r = run('sspvs-evaluate', out, tmp_path/'pred.h5')
     assert r.returncode == 0 and 'metric max' in r.stdout, r.stderr
+    # ... and the benchmark runner trains and evaluates on it
+    (tmp_path/'summe_splits.json').write_text(json.dumps([{'train_keys': ['video_1'], 'test_keys': ['video_2']}]))
+    r = run('sspvs-train', '--data', out, '--dataset', 'summe', '--splits', tmp_path/'summe_splits.json', '--val_frac', '0',
+            '--epochs', '1', '--out', tmp_path/'run', '--d_model', '16', '--d_ff', '32', '--n_heads', '2', '--n_layers', '1',
+            '--no_progress', '--no_figures')
+    assert r.returncode == 0, r.stderr
+    assert set(read_predictions(tmp_path/'run'/'predictions.h5')) == {'video_2'}
 
 def test_features_frame_count_mismatch(clips, tmp_path):
     vd = tmp_path/'videos'; vd.mkdir(); shutil.copy(clips['scenes'], vd/'Alpha.mp4')

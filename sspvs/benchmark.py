@@ -540,6 +540,12 @@ def _targets(data, dataset:str|None)->list[str]:
     if not res: raise SSPVSError(f"{data}: holds no SumMe or TVSum benchmark file ({STANDARD['summe']}, {STANDARD['tvsum']})")
     return res
 
+_OVERRIDES = ('epochs', 'stages', 'lr', 'batch_size', 'max_len', 'repeat', 'val_frac', 'select', 'd_model', 'n_layers', 'n_heads', 'd_ff')
+
+def _overrides(args:dict)->dict:
+    "The config overrides among a console script's arguments (None = keep the preset's value)."
+    return {k: args[k] for k in _OVERRIDES}
+
 def _folds(folds:str|None)->list[int]|None:
     if folds is None: return None
     try: return [int(x) for x in str(folds).split(',') if x.strip() != '']
@@ -611,8 +617,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
     "Run the SSPVS benchmark (all splits, several seeds) and print the results table; no arguments: the synthetic main job."
     with cli_errors('sspvs-benchmark'):
         _run_cli(data, dataset, setting, splits, out, preset, seeds, _folds(folds), device, pretrained, text, not no_progress, not no_figures,
-                 dict(epochs=epochs, stages=stages, lr=lr, batch_size=batch_size, max_len=max_len, repeat=repeat, val_frac=val_frac, select=select,
-                      d_model=d_model, n_layers=n_layers, n_heads=n_heads, d_ff=d_ff),
+                 _overrides(locals()),
                  'sspvs-benchmark', threads=threads)
 
 @call_parse
@@ -647,6 +652,5 @@ def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled 
         if split < 0: raise SSPVSError(f"--split must be 0 or more, got {split}")
         if seed < 0: raise SSPVSError(f"--seed must be 0 or more, got {seed}")
         _run_cli(data, dataset, setting, splits, out, preset, (seed,), [split], device, pretrained, text, not no_progress, not no_figures,
-                 dict(epochs=epochs, stages=stages, lr=lr, batch_size=batch_size, max_len=max_len, repeat=repeat, val_frac=val_frac, select=select,
-                      d_model=d_model, n_layers=n_layers, n_heads=n_heads, d_ff=d_ff),
+                 _overrides(locals()),
                  'sspvs-train', out_name=lambda ds: f"{ds}-{setting}-split{split}", threads=threads)

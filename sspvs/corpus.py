@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, h5py
 from .core import SSPVSError, atomic_path
-from .data import TEXT_FIELDS as _TEXT_FIELDS, text_info, natural_key, load_benchmarks
+from .data import TEXT_FIELDS as _TEXT_FIELDS, text_info, natural_key, load_benchmarks, read_features, _to_str
 
 # %% auto #0
 __all__ = ['TEXT_FIELDS', 'VALID_ID', 'CorpusItem', 'Corpus', 'write_corpus', 'corpus_from_benchmarks']
@@ -38,9 +38,7 @@ def _text_of(g, where)->dict:
         x = g[k]
         if not isinstance(x, h5py.Dataset) or x.shape not in ((), (1,)) or x.dtype.kind not in 'SOU':
             raise SSPVSError(f"{where}: text field {k!r} should be a scalar string")
-        v = x[()]
-        v = v.reshape(-1)[0] if isinstance(v, np.ndarray) else v
-        d[k] = v.decode('utf-8', 'replace') if isinstance(v, (bytes, np.bytes_)) else str(v)
+        d[k] = _to_str(x)
     return text_info(d, where)
 
 @dataclass(eq=False)
@@ -52,7 +50,7 @@ class CorpusItem:
     n_steps: int
     @property
     def features(self)->np.ndarray:
-        with h5py.File(self.source, 'r') as f: x = np.asarray(f[self.vid]['features'][()], dtype=np.float32)
+        x = read_features(self.source, self.vid)
         if not np.isfinite(x).all(): raise SSPVSError(f"{self.source.name}: {self.vid}: 'features' holds {int((~np.isfinite(x)).sum())} NaN or inf values")
         return x
     def __repr__(self): return f"CorpusItem({self.vid!r}, n_steps={self.n_steps}, title={self.text['title']!r})"

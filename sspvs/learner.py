@@ -13,7 +13,7 @@ from torch import nn, Tensor
 from safetensors import safe_open, SafetensorError
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
-from .core import SSPVSError, atomic_path, save_json, get_device, amp_dtype, autocast, set_seed
+from .core import SSPVSError, atomic_path, save_json, _json_default, get_device, amp_dtype, autocast, set_seed
 from .data import SummaryDataset, collate
 from .encoders import VideoEncoder
 from .progressive import ProgressiveSummarizer
@@ -150,13 +150,6 @@ def save_checkpoint(path:str|Path, # the .safetensors file to write (its JSON go
     with atomic_path(path) as tmp: save_file(tensors, str(tmp), metadata={'sspvs': text})
     save_json({k: v for k, v in json.loads(text).items() if k != 'rng'}, sidecar(path))
     return path
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)): return int(o)
-    if isinstance(o, (np.floating,)): return float(o)
-    if isinstance(o, (np.ndarray, Tensor)): return o.tolist()
-    if isinstance(o, Path): return str(o)
-    raise TypeError(f"cannot write {type(o).__name__} as JSON")
 
 # %% ../nbs/11_learner.ipynb #22465d01
 @dataclass

@@ -4,8 +4,8 @@
 
 # %% ../nbs/03_annotations.ipynb #ace5994d
 from __future__ import annotations
-import json, math
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, h5py, scipy.io
 from .core import SSPVSError

@@ -4,17 +4,17 @@
 
 # %% ../nbs/12_benchmark.ipynb #ef6dce3d
 from __future__ import annotations
-import json, re, time, datetime, math
+import json, time, datetime
 from pathlib import Path
 import numpy as np, torch
 
-from .core import SSPVSError, NO_DATA, DATA_ENV, data_path, atomic_path, save_json, get_device, cli_errors, set_seed
+from .core import SSPVSError, DATA_ENV, data_path, atomic_path, save_json, get_device, cli_errors, set_seed
 from fastcore.script import call_parse, Param, store_true
-from .data import STANDARD, Split, BenchmarkFile, load_benchmarks, load_splits, get_record, split_file, minmax
+from .data import STANDARD, Split, load_benchmarks, load_splits, get_record, split_file, minmax
 from .keyshots import upsample, keyshot_summary
-from .metrics import evaluate, default_metric, baselines, write_predictions, read_predictions
+from .metrics import evaluate, default_metric, baselines, write_predictions
 from .synthetic import synthetic_dir
-from .learner import TrainConfig, build_summarizer, fit, predict, save_checkpoint, read_checkpoint, load_checkpoint
+from .learner import TrainConfig, build_summarizer, fit, predict, save_checkpoint, read_checkpoint
 
 # %% auto #0
 __all__ = ['SETTINGS', 'DATASETS', 'OFFICIAL_STAGES', 'OFFICIAL_REPEAT', 'MODEL_KEYS', 'METRICS', 'SELECTIONS', 'METRIC_NAMES',
@@ -445,7 +445,7 @@ def write_outputs(out:Path, files:dict, dataset:str, runs:list, base:dict, rows:
     return md
 
 def _figures(out:Path, files:dict, dataset:str, runs:list, base:dict):
-    import matplotlib; import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     (out/'figures').mkdir(exist_ok=True)
     sel = 'validation' if all('validation' in r['selected'] for r in runs) else 'last'
     fig = plot_splits(runs, base, sel, title=f"{dataset} {runs[0]['setting']}: test metrics per split ({sel} epoch; mean and sd over seeds)")
@@ -486,7 +486,7 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
     folds = list(range(len(sp))) if folds is None else [int(i) for i in folds]
     if (bad := [i for i in folds if not 0 <= i < len(sp)]): raise SSPVSError(f"split {bad[0]}: the {dataset} {setting} splits are numbered 0 to {len(sp) - 1}")
     if pretrained is not None and not Path(pretrained).is_file(): raise SSPVSError(f"{pretrained}: no such checkpoint")
-    target = target_file(files, dataset)
+    target_file(files, dataset)   # fails early, in one line, when the target dataset's file is absent
     out = Path(out) if out is not None else default_out(dataset, setting)
     out.mkdir(parents=True, exist_ok=True)
     meta = dict(dataset=dataset, setting=setting, data=[str(f.path) for f in files.values()], splits=source, config=cfg,

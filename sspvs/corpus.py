@@ -5,7 +5,7 @@
 # %% ../nbs/04_corpus.ipynb #bb61d709
 from __future__ import annotations
 import re, json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, h5py
 from .core import SSPVSError, atomic_path

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, h5py, torch
 from fastcore.script import call_parse, Param
-from .core import SSPVSError, cli_errors, atomic_path, save_json, data_path, NO_DATA
+from .core import SSPVSError, cli_errors, atomic_path, save_json
 
 # %% auto #0
 __all__ = ['REQUIRED', 'OPTIONAL', 'DATASETS', 'STANDARD', 'TEXT_FIELDS', 'CHECKSUMS', 'SETTINGS', 'standard_keys', 'natural_key',

@@ -4,8 +4,8 @@
 
 # %% ../nbs/11_learner.ipynb #ef6afeaf
 from __future__ import annotations
-import json, math, random, time
-from dataclasses import dataclass, asdict, fields, field
+import json, random, time
+from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from typing import Callable
 import numpy as np, torch

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_metrics.ipynb #a6bf8632
 from __future__ import annotations
-import os, sys, math, time
+import os
 from pathlib import Path
 import numpy as np, h5py, scipy.stats
 from fastcore.script import call_parse, Param

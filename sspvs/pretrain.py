@@ -5,7 +5,7 @@
 # %% ../nbs/13_pretrain.ipynb #c6b269a7
 from __future__ import annotations
 import os, json, math, time, datetime
-from dataclasses import dataclass, asdict, fields, replace
+from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
 import torch.distributed as dist
@@ -13,7 +13,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import Dataset, DistributedSampler
 from tqdm.auto import tqdm
 from fastcore.script import call_parse, Param, store_true
-from .core import SSPVSError, cli_errors, save_json, get_device, autocast, amp_dtype, set_seed
+from .core import SSPVSError, cli_errors, save_json, get_device, autocast, set_seed
 from .corpus import Corpus
 from .encoders import VideoEncoder
 from .text import TextEncoder, GuideTextEncoder, DEFAULT_TEXT_MODEL, PRETRAIN_BUDGETS

@@ -8,7 +8,7 @@ from functools import reduce
 import operator
 import torch
 from torch import nn, Tensor
-from .encoders import VideoEncoder, length_mask
+from .encoders import VideoEncoder
 
 # %% auto #0
 __all__ = ['text_projection', 'ProgressiveSummarizer']

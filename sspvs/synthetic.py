@@ -4,16 +4,16 @@
 
 # %% ../nbs/06_synthetic.ipynb #26295a2c
 from __future__ import annotations
-import os, json, string, contextlib
+import json, string, contextlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 import numpy as np
-from fastcore.script import call_parse, Param
+from fastcore.script import call_parse
 from .core import SSPVSError, cli_errors, cache_dir, save_json
-from .data import STANDARD, DATASETS, standard_keys, write_benchmark, BenchmarkFile, load_benchmarks, minmax
+from .data import STANDARD, DATASETS, standard_keys, write_benchmark, load_benchmarks, minmax
 from .keyshots import select_shots
-from .corpus import write_corpus, Corpus
+from .corpus import write_corpus
 
 # %% auto #0
 __all__ = ['VERSION', 'FPS', 'STEP', 'CHUNK_S', 'N_CONCEPTS', 'VOCAB', 'N_KEY', 'N_BACKGROUND', 'TOPICS', 'NOUNS', 'SPECS',

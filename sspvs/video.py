@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_video.ipynb #521b7760
 from __future__ import annotations
-import os, subprocess, warnings, functools
+import os, subprocess, functools
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, torch

@@ -18,7 +18,7 @@ __all__ = ['TEXT_FIELDS', 'PRETRAIN_BUDGETS', 'FINETUNE_BUDGETS', 'FREEZE_OPTION
 # %% ../nbs/08_text.ipynb #4d27bf1f
 TEXT_FIELDS = ('category', 'query', 'title', 'description')
 PRETRAIN_BUDGETS = (2, 2, 5, 50)    # token budgets per field in pretraining (the official YTVT setting)
-FINETUNE_BUDGETS = (1, 3, 10, 15)   # token budgets per field for benchmark videos (the official +Text setting)
+FINETUNE_BUDGETS = (1, 3, 10)       # token budgets of category, query and title for benchmark videos (the official +Text setting: no description)
 FREEZE_OPTIONS = ('all_but_pooler', 'none', 'all')
 
 def _default_text_model()->str|None:
@@ -28,6 +28,7 @@ def _default_text_model()->str|None:
     return str(p) if (p/'config.json').exists() else None
 
 DEFAULT_TEXT_MODEL = _default_text_model()
+
 
 # %% ../nbs/08_text.ipynb #95c4600c
 def load_text_model(name_or_path:str|None=None, # a Hugging Face name ('bert-base-uncased') or a local folder; None = DEFAULT_TEXT_MODEL
@@ -61,22 +62,24 @@ def _field_texts(texts:list[dict])->list[list[str]]:
         out.append(['' if t.get(f) is None else str(t.get(f)) for f in TEXT_FIELDS])
     return out
 
-def layout(budgets=PRETRAIN_BUDGETS)->tuple[int, list[slice], list[int]]:
+def layout(budgets=PRETRAIN_BUDGETS, # one budget for each of the first len(budgets) fields
+          )->tuple[int, list[slice], list[int]]:
     "Sequence length, the slice of each field and the positions of the `[SEP]`s for `budgets`."
     slices, seps, pos = [], [], 1
     for b in budgets:
         slices.append(slice(pos, pos+b)); seps.append(pos+b); pos += b+1
     return pos, slices, seps
 
+
 # %% ../nbs/08_text.ipynb #c4533733
 def tokenize_fields(tokenizer, # a Hugging Face tokenizer with cls/sep/pad tokens
                     texts:list[dict], # each with (some of) the fields category, query, title, description
-                    budgets=PRETRAIN_BUDGETS, # tokens per field
+                    budgets=PRETRAIN_BUDGETS, # tokens for each of the first len(budgets) fields (1 to 4 numbers)
                    )->dict:
-    "`input_ids` (B,L) long and `attention_mask` (B,L) bool for `[CLS] f1 [SEP] f2 [SEP] f3 [SEP] f4 [SEP]`."
+    "`input_ids` (B,L) long and `attention_mask` (B,L) bool for `[CLS] f1 [SEP] f2 [SEP] ...`, one field per budget."
     fields = _field_texts(texts)
-    if len(budgets) != len(TEXT_FIELDS) or any(int(b) < 0 for b in budgets):
-        raise SSPVSError(f"token budgets {tuple(budgets)}: need {len(TEXT_FIELDS)} non-negative numbers, one per field {TEXT_FIELDS}")
+    if not 1 <= len(budgets) <= len(TEXT_FIELDS) or any(int(b) < 0 for b in budgets):
+        raise SSPVSError(f"token budgets {tuple(budgets)}: need 1 to {len(TEXT_FIELDS)} non-negative numbers, one per field in the order {TEXT_FIELDS}")
     cls, sep, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
     if None in (cls, sep, pad): raise SSPVSError(f"text model {tokenizer.name_or_path!r}: its tokenizer has no [CLS], [SEP] or [PAD] token")
     B, (L, slices, seps) = len(fields), layout(budgets)
@@ -92,6 +95,7 @@ def tokenize_fields(tokenizer, # a Hugging Face tokenizer with cls/sep/pad token
             ids[i, sl.start:sl.start+len(t)] = torch.tensor(t, dtype=torch.long)
             att[i, sl.start:sl.start+len(t)] = True
     return dict(input_ids=ids, attention_mask=att)
+
 
 # %% ../nbs/08_text.ipynb #bdb7402c
 class TextEncoder(nn.Module):
@@ -176,7 +180,7 @@ def guidance_text(info:dict|None, # a benchmark video's text info (from `Benchma
     "The text that guides summarization: category, query (the title when missing), title; no description."
     info = info or {}
     title = info.get('title') or ''
-    return dict(category=info.get('category') or '', query=info.get('query') or title, title=title, description='')
+    return dict(category=info.get('category') or '', query=info.get('query') or title, title=title)
 
 class GuideTextEncoder(TextEncoder):
     "A `TextEncoder` for +Text fine-tuning: reads `guidance_text` of each video, fine-tuning budgets, pooler-only learning."
@@ -185,3 +189,4 @@ class GuideTextEncoder(TextEncoder):
     def tokenize(self, texts:list[dict])->dict:
         if isinstance(texts, dict): texts = [texts]
         return tokenize_fields(self.tokenizer, [guidance_text(t) for t in texts], self.budgets)
+

@@ -22,8 +22,8 @@ __all__ = ['SETTINGS', 'DATASETS', 'OFFICIAL_STAGES', 'OFFICIAL_REPEAT', 'MODEL_
            'target_file', 'make_splits', 'get_splits', 'save_splits', 'carve_validation', 'select_epochs',
            'published_f1_only', 'aggregate', 'results_markdown', 'plot_splits', 'plot_scores', 'model_config',
            'train_config', 'variant_name', 'split_baselines', 'checkpoint_feat_dim', 'make_model', 'run_split',
-           'default_out', 'write_outputs', 'run_benchmark', 'resolve_config', 'set_threads', 'sspvs_benchmark',
-           'sspvs_train']
+           'default_out', 'write_outputs', 'check_config', 'check_run_inputs', 'run_benchmark', 'resolve_config',
+           'set_threads', 'sspvs_benchmark', 'sspvs_train']
 
 # %% ../nbs/12_benchmark.ipynb #cc3d86d6
 SETTINGS = ('canonical', 'augmented', 'transfer')
@@ -400,8 +400,12 @@ def default_out(dataset:str, setting:str)->Path:
     "runs/<dataset>-<setting>-<UTC stamp>"
     return Path('runs')/f"{dataset}-{setting}-{datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%d-%H%M%S')}"
 
+def _trained(out:Path)->bool:
+    "Whether any run in the folder has started training (a checkpoint or a result exists)."
+    return any(out.glob('split*/seed*/last.safetensors')) or any(out.glob('split*/seed*/result.json'))
+
 def _check_run(out:Path, meta:dict):
-    "Write `run.json`, or check that the folder's earlier run is the same run."
+    "Write `run.json`, or check that the folder's earlier run is the same run (an earlier start that trained nothing is replaced)."
     p = out/'run.json'
     meta = json.loads(json.dumps(meta, default=str))
     if p.exists():
@@ -411,8 +415,12 @@ def _check_run(out:Path, meta:dict):
                 a, b = old.get(k), meta.get(k)
                 if isinstance(a, dict) and isinstance(b, dict):
                     k2 = next(j for j in sorted(set(a) | set(b)) if a.get(j) != b.get(j)); k, a, b = f'{k}.{k2}', a.get(k2), b.get(k2)
-                raise SSPVSError(f"{out}: this folder holds another run ({k}={a!r}, this one has {b!r}): give another --out, or the same options to resume")
-    else: save_json(meta, p)
+                if _trained(out):
+                    raise SSPVSError(f"{out}: this folder holds another run ({k}={a!r}, this one has {b!r}): give another --out, or the same options to resume")
+                for f in [out/'splits.json', *out.glob('split*/baselines.json')]: f.unlink(missing_ok=True)   # a failed start: nothing to keep
+                break
+        else: return
+    save_json(meta, p)
 
 def _pred_key(full_key:str, target)->str: return full_key.rsplit('/', 1)[1] if full_key.rsplit('/', 1)[0] == target.stem else full_key
 
@@ -461,6 +469,58 @@ def _figures(out:Path, files:dict, dataset:str, runs:list, base:dict):
     with atomic_path(out/'figures'/'scores.png') as tmp: fig.savefig(tmp, dpi=110, format='png', bbox_inches='tight')
     plt.close(fig)
 
+# %% ../nbs/12_benchmark.ipynb #c4ec0a11
+from .core import check_out_path
+
+_POSITIVE_INTS = ('d_model', 'n_layers', 'n_heads', 'd_ff', 'n_stages', 'epochs', 'batch_size', 'max_len', 'repeat', 'n_draws')
+
+def check_config(cfg:dict, # a flat configuration
+                 arch:dict|None=None, # the architecture a pretrained checkpoint imposes (it wins over `cfg`'s)
+                )->dict:
+    "Raise `SSPVSError` in one line for a configuration that no model or training run can use; returns `cfg`."
+    c = dict(cfg, **(arch or {}))
+    for k in _POSITIVE_INTS:
+        v = c.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+            raise SSPVSError(f"--{k} must be a whole number of at least 1, got {v!r}")
+    if c.get('d_model') and c.get('n_heads') and c['d_model'] % c['n_heads']:
+        raise SSPVSError(f"--n_heads {c['n_heads']} does not divide the model width --d_model {c['d_model']}: attention splits the width evenly between its heads"
+                         + (" (the width comes from the pretrained checkpoint)" if arch and 'd_model' in arch else ''))
+    if 'lr' in c and not (isinstance(c['lr'], (int, float)) and np.isfinite(c['lr']) and c['lr'] > 0): raise SSPVSError(f"--lr must be a positive number, got {c['lr']!r}")
+    if 'val_frac' in c and not 0 <= c['val_frac'] < 1: raise SSPVSError(f"--val_frac must be in [0, 1), got {c['val_frac']!r}")
+    for k in ('dropout', 'head_dropout'):
+        if k in c and not 0 <= c[k] < 1: raise SSPVSError(f"--{k} must be in [0, 1), got {c[k]!r}")
+    if 'select' in c and c['select'] not in METRICS + ('loss',): raise SSPVSError(f"--select must be f1, kendall, spearman or loss, got {c['select']!r}")
+    return cfg
+
+def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds, splits, device, pretrained)->tuple:
+    "Check every input of `run_benchmark` before it creates anything; returns (files, cfg, splits, source, folds)."
+    check_setting(dataset, setting)
+    files = load_benchmarks(synthetic_dir() if data is None else data)
+    cfg = dict(cfg or official_config(dataset, setting))
+    target = target_file(files, dataset)   # fails early, in one line, when the target dataset's file is absent
+    arch = None
+    if pretrained is not None:
+        if not Path(pretrained).is_file(): raise SSPVSError(f"{pretrained}: no such checkpoint")
+        d, arch = checkpoint_feat_dim(pretrained)
+        if d != target.feat_dim: raise SSPVSError(f"{Path(pretrained).name}: the checkpoint reads {d}-d features but {target.path.name} has {target.feat_dim}-d features")
+    check_config(cfg, arch)
+    get_device(device)
+    if not len(seeds) or any(int(s) < 0 for s in seeds): raise SSPVSError(f"seeds {tuple(seeds)}: need one or more seeds, each 0 or more")
+    sp, source = get_splits(files, dataset, setting, splits)
+    folds = list(range(len(sp))) if folds is None else [int(i) for i in folds]
+    if not folds: raise SSPVSError("no split to run: --folds is empty")
+    if (bad := [i for i in folds if not 0 <= i < len(sp)]): raise SSPVSError(f"split {bad[0]}: the {dataset} {setting} splits are numbered 0 to {len(sp) - 1}")
+    where = source.removeprefix('splits: ')
+    for i in folds:
+        if not sp[i].test_keys: raise SSPVSError(f"{where}: split {i} has no test videos: nothing to evaluate (each split needs test_keys)")
+        if not sp[i].train_keys: raise SSPVSError(f"{where}: split {i} has no training videos (each split needs train_keys)")
+        for s in seeds:
+            try: carve_validation(sp[i].train_keys, cfg['val_frac'], seed=int(s), prefer=target.stem)
+            except SSPVSError as e: raise SSPVSError(f"{where}: split {i}: {e}") from None
+    return files, cfg, sp, source, folds
+
+
 # %% ../nbs/12_benchmark.ipynb #f3b3ff08
 def run_benchmark(data=None, # benchmark folder, file or list of files; None: the bundled synthetic benchmark (`synthetic_dir()`)
                   dataset:str='tvsum', # the target: 'summe' or 'tvsum'
@@ -479,15 +539,8 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
                  )->dict:
     "Run (or resume) the benchmark of `dataset` in `setting`; write the outputs into `out`. Returns rows, runs, baselines, out, markdown."
     log = log or (lambda *a, **k: None)
-    check_setting(dataset, setting)
-    files = load_benchmarks(synthetic_dir() if data is None else data)
-    cfg = dict(cfg or official_config(dataset, setting))
-    sp, source = get_splits(files, dataset, setting, splits)
-    folds = list(range(len(sp))) if folds is None else [int(i) for i in folds]
-    if (bad := [i for i in folds if not 0 <= i < len(sp)]): raise SSPVSError(f"split {bad[0]}: the {dataset} {setting} splits are numbered 0 to {len(sp) - 1}")
-    if pretrained is not None and not Path(pretrained).is_file(): raise SSPVSError(f"{pretrained}: no such checkpoint")
-    target_file(files, dataset)   # fails early, in one line, when the target dataset's file is absent
-    out = Path(out) if out is not None else default_out(dataset, setting)
+    files, cfg, sp, source, folds = check_run_inputs(data, dataset, setting, cfg, seeds, folds, splits, device, pretrained)   # before anything is created
+    out = check_out_path(out if out is not None else default_out(dataset, setting))
     out.mkdir(parents=True, exist_ok=True)
     meta = dict(dataset=dataset, setting=setting, data=[str(f.path) for f in files.values()], splits=source, config=cfg,
                 pretrained=None if pretrained is None else str(pretrained), text=bool(text))
@@ -572,7 +625,8 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
     seeds = tuple(seeds) if isinstance(seeds, (tuple, list)) else tuple(range(seeds or (MAIN_JOB['seeds'] if preset == 'small' else 3)))
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%d-%H%M%S')
     name = out_name or (lambda ds: f"{ds}-{setting}")
-    root = Path(out) if out is not None else Path('runs')/f"{'+'.join(name(d) for d in targets)}-{stamp}"
+    root = check_out_path(Path(out) if out is not None else Path('runs')/f"{'+'.join(name(d) for d in targets)}-{stamp}")
+    for ds in targets: check_run_inputs(data, ds, setting, cfgs[ds], seeds, folds, splits, device, pretrained)   # every target, before any starts
     print(f"{prog}: data: {'the bundled synthetic benchmark (stand-ins made by sspvs.synthetic, not the real SumMe/TVSum), ' if synthetic else ''}"
           f"{synthetic_dir() if synthetic else data}; preset {preset}; seed(s) {', '.join(map(str, seeds))}; {n_threads} CPU thread(s)")
     t0, rows = time.time(), []

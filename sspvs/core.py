@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'NO_DATA', 'SSPVSError', 'cli_errors', 'data_path', 'cache_dir', 'atomic_path', 'atomic_write',
-           'save_json', 'get_device', 'amp_dtype', 'autocast', 'set_seed']
+__all__ = ['DATA_ENV', 'NO_DATA', 'SSPVSError', 'cli_errors', 'check_out_path', 'data_path', 'cache_dir', 'atomic_path',
+           'atomic_write', 'save_json', 'get_device', 'amp_dtype', 'autocast', 'set_seed']
 
 # %% ../nbs/00_core.ipynb #11ecc928
 class SSPVSError(Exception):
@@ -24,9 +24,25 @@ def cli_errors(prog:str=None, # name shown before the message (default: the scri
     prog = prog or Path(sys.argv[0]).name
     try: yield
     except SSPVSError as e: raise SystemExit(f"{prog}: error: {e}") from None
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as e:
+    except (FileNotFoundError, IsADirectoryError, PermissionError, FileExistsError, NotADirectoryError) as e:
         raise SystemExit(f"{prog}: error: {e.strerror or e}: {e.filename}") from None
     except KeyboardInterrupt: raise SystemExit(f"{prog}: interrupted") from None
+
+
+# %% ../nbs/00_core.ipynb #d1a0c0e2
+def check_out_path(out:str|Path, # an output folder, existing or to be created
+                  flag:str='--out', # how the tool names the option in its messages
+                 )->Path:
+    "Raise `SSPVSError` if `out` cannot be a folder (it names a file, or a file lies on its path); creates nothing."
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir(): raise SSPVSError(f"{flag} {out}: exists and is not a folder")
+    for p in out.parents:
+        if p.exists():
+            if not p.is_dir(): raise SSPVSError(f"{flag} {out}: {p} is a file, not a folder")
+            if not os.access(p, os.W_OK | os.X_OK) and not out.exists(): raise SSPVSError(f"{flag} {out}: cannot create folders in {p}")
+            break
+    return out
+
 
 # %% ../nbs/00_core.ipynb #b3bd2fe2
 DATA_ENV = 'SSPVS_DATA'

@@ -194,7 +194,7 @@ def evaluate(records, # VideoRecords (a BenchmarkFile, a list)
     records = list(records)
     if not records: raise SSPVSError(f"{source}: no videos to evaluate")
     one_file = len({getattr(r, 'full_key', r.key).rsplit('/', 1)[0] for r in records}) == 1
-    videos = {}
+    videos, negative = {}, []
     for r in records:
         k = _find(predictions, r)
         name = r.key if one_file else getattr(r, 'full_key', r.key)
@@ -204,6 +204,12 @@ def evaluate(records, # VideoRecords (a BenchmarkFile, a list)
         if len(s) != r.n_steps: raise SSPVSError(f"{source}: {name}: {len(s)} scores but {_where(r).split(':')[0]} has {r.n_steps} steps ('picks')")
         if not np.isfinite(s).all(): raise SSPVSError(f"{source}: {name}: {int((~np.isfinite(s)).sum())} NaN or inf scores")
         videos[name] = evaluate_video(s, r, metric, ratio)
+        if (s < 0).any(): negative.append(name)
+    if negative:   # warn once per call: logits instead of probabilities silently lower F1, down to 0
+        import warnings
+        warnings.warn(f"{source}: {len(negative)} of {len(records)} videos have negative scores (e.g. {negative[0]}): the keyshot protocol never "
+                      "chooses a shot whose mean score is <= 0, so those shots cannot be in the summary and F1 drops (to 0 when every shot is <= 0); "
+                      "rank correlations are unaffected. Give scores in [0, 1] (e.g. a sigmoid of logits).", stacklevel=2)
     mean = {m: float(np.mean([v[m] for v in videos.values()])) for m in ('f1', 'kendall', 'spearman')}
     return dict(metric=metric, videos=videos, mean=mean)
 

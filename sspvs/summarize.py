@@ -240,6 +240,8 @@ def plot_summary(sm:Summary, thumbs:list|None=None):
     return fig
 
 # %% ../nbs/15_summarize.ipynb #6615e6c3
+from .core import check_out_path
+
 def output_paths(video:str|Path, out:str|Path|None=None)->dict[str, Path]:
     "Where the three outputs of `video` go: `out` (default: the video's folder) / NAME_summary.{mp4,json,png}."
     video = Path(video); out = Path(out) if out is not None else video.parent
@@ -249,6 +251,7 @@ def check_out_dir(out:Path)->Path:
     "Create `out` if needed and check, before any work, that files can be written in it."
     out = Path(out)
     if out.exists() and not out.is_dir(): raise SSPVSError(f"{out}: exists and is not a folder")
+    check_out_path(out)
     try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise SSPVSError(f"{out}: cannot create the output folder ({e.strerror})") from None
     try:
@@ -259,14 +262,20 @@ def check_out_dir(out:Path)->Path:
 def write_outputs(sm:Summary, out:str|Path|None=None, max_side:int=1280)->dict[str, Path]:
     "Write the summary video, JSON and PNG of `sm`, all or none, each under a temporary name until all are done."
     paths = output_paths(sm.video, out)
+    new = [p for p in (paths['mp4'].parent, *paths['mp4'].parent.parents) if not p.exists()]   # the folders this call creates
     check_out_dir(paths['mp4'].parent)
     t0 = time.perf_counter()
-    with atomic_path(paths['mp4']) as tv, atomic_path(paths['png']) as tp, atomic_path(paths['json']) as tj:
-        thumbs = write_summary_video(sm, tv, max_side)
-        fig = plot_summary(sm, thumbs)
-        fig.savefig(tp, format='png', dpi=110)
-        sm.timings['writing'] = time.perf_counter() - t0
-        save_json(summary_json(sm, {k: str(p) for k, p in paths.items()}), tj)   # (save_json itself writes atomically over tj)
+    try:
+        with atomic_path(paths['mp4']) as tv, atomic_path(paths['png']) as tp, atomic_path(paths['json']) as tj:
+            thumbs = write_summary_video(sm, tv, max_side)
+            fig = plot_summary(sm, thumbs)
+            fig.savefig(tp, format='png', dpi=110)
+            sm.timings['writing'] = time.perf_counter() - t0
+            save_json(summary_json(sm, {k: str(p) for k, p in paths.items()}), tj)   # (save_json itself writes atomically over tj)
+    except BaseException:
+        for d in new:                     # a failed write leaves no empty folder behind
+            with contextlib.suppress(OSError): d.rmdir()
+        raise
     return paths
 
 # %% ../nbs/15_summarize.ipynb #fdf9cdcd
@@ -285,7 +294,10 @@ def sspvs_summarize(video:Param("the video to summarize", str),
         if not 0 < ratio <= 1: raise SSPVSError(f"--ratio must be in (0, 1], got {ratio}")
         if fps <= 0: raise SSPVSError(f"--fps must be positive, got {fps}")
         VideoFile(video)                                    # fail fast on a bad video ...
-        check_out_dir(output_paths(video, out)['mp4'].parent)   # ... or output folder
+        check_out_path(output_paths(video, out)['mp4'].parent)  # ... or output folder (created only when the outputs are written)
+        if checkpoint is not None:                          # ... or checkpoint, before the slow work and before any folder exists
+            from sspvs.learner import read_checkpoint
+            read_checkpoint(checkpoint)
         sm = summarize(video, checkpoint, text, ratio, fps, encoder, device)
         paths = write_outputs(sm, out, max_side)
         for n in sm.notes: print(f"note: {n}", file=sys.stderr)

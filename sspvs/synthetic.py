@@ -277,6 +277,8 @@ def make_corpus(path:str|Path, # the corpus .h5 file to write
     return path
 
 # %% ../nbs/06_synthetic.ipynb #a0b378b1
+from .core import check_out_path
+
 @call_parse
 def sspvs_synthetic(out_dir:str, # folder to write into (created if needed)
                     seed:int=0, # the generator's seed
@@ -287,8 +289,7 @@ def sspvs_synthetic(out_dir:str, # folder to write into (created if needed)
     with cli_errors('sspvs-synthetic'):
         if feat_dim < 1: raise SSPVSError(f"--feat_dim should be at least 1, got {feat_dim}")
         if corpus < 0: raise SSPVSError(f"--corpus should be 0 or more, got {corpus}")
-        out = Path(out_dir)
-        if out.exists() and not out.is_dir(): raise SSPVSError(f"{out}: exists and is not a folder")
+        out = check_out_path(out_dir, 'out_dir')   # a file, or a path below one: one line, nothing created
         write_standard(out, seed, feat_dim)
         for stem, f in load_benchmarks([out/n for n in STANDARD.values()]).items():
             print(f"{f.path}: {len(f)} videos, {sum(r.n_frames for r in f):,} frames")

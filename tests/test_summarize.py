@@ -153,7 +153,8 @@ def test_googlenet_unavailable_is_one_line(clips, tmp_path):
 def test_unwritable_output_folder(clips, tmp_path):
     f = tmp_path/'file.txt'; f.write_text('x')
     assert 'exists and is not a folder' in one_line_error(run('sspvs-summarize', clips['scenes'], '--out', f))
-    assert 'cannot create the output folder (Not a directory)' in one_line_error(run('sspvs-summarize', clips['scenes'], '--out', f/'sub'))
+    assert f"{f} is a file, not a folder" in one_line_error(run('sspvs-summarize', clips['scenes'], '--out', f/'sub'))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['file.txt']
     if os.geteuid() != 0:       # root ignores permissions
         ro = tmp_path/'ro'; ro.mkdir(); ro.chmod(0o500)
         assert 'cannot write in the output folder' in one_line_error(run('sspvs-summarize', clips['scenes'], '--out', ro))

@@ -256,3 +256,52 @@ def test_real_summe_annotations_no_matching_videos(clips, tmp_path):
     vd = tmp_path/'videos'; vd.mkdir(); shutil.copy(clips['one'], vd/'mine.mp4')
     msg = one_line_error(run('sspvs-features', vd, '--out', tmp_path/'x.h5', '--annotations', 'summe', data_path('summe')), 'sspvs-features')
     assert 'no video is named like the summe annotations (e.g. Air_Force_One.mp4)' in msg
+
+# ---------- a real film clip: Big Buck Bunny, (c) 2008 Blender Foundation, peach.blender.org, CC-BY 3.0 ----------
+BBB = data_path('videos', 'big_buck_bunny_0_30.webm')
+NO_BBB = 'the real clip videos/big_buck_bunny_0_30.webm (Big Buck Bunny, CC-BY 3.0 Blender Foundation) is not under $SSPVS_DATA'
+
+def hard_cuts(path)->tuple[list[int], int]:
+    "The film's hard cuts found independently of sspvs: peaks of the mean absolute difference of consecutive small grey frames (PyAV)."
+    import av
+    with av.open(str(path)) as c:
+        prev, d = None, []
+        for f in c.decode(video=0):
+            a = f.reformat(width=64, height=36, format='gray').to_ndarray().astype(np.float32)
+            if prev is not None: d.append(np.abs(a - prev).mean())
+            prev = a
+    d = np.asarray(d); thr = max(30., 20 * np.median(d))        # grey levels: a cut changes most pixels a lot, motion and fades do not
+    cuts = [i + 1 for i in range(len(d)) if d[i] > thr and d[i] == d[max(0, i - 12):i + 13].max()]   # frame index where the new shot starts
+    return cuts, len(d) + 1
+
+@pytest.mark.skipif(BBB is None, reason=NO_BBB)
+def test_real_clip_summarize_and_features(tmp_path):
+    "sspvs-summarize and sspvs-features end to end on 30 s of a real film (VP8, 1280x720, 24 fps, audio, hard cuts and fades)."
+    cuts, n = hard_cuts(BBB)
+    assert n == 720 and len(cuts) >= 2, cuts                        # the detector sees the clip's several cuts
+    r = run('sspvs-summarize', BBB, '--out', tmp_path/'out', '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    js = json.loads((tmp_path/'out'/'big_buck_bunny_0_30_summary.json').read_text())
+    assert js['n_frames'] == 720 and js['fps'] == 24 and js['duration_s'] == 30
+    assert 0 < js['summary_s'] <= 0.15 * 30 and js['summary_frames'] <= 0.15 * 720
+    step = round(js['fps'] / 2)                                      # 2 steps a second: KTS boundaries fall on steps, 12 frames apart
+    bounds = [s['start_frame'] for s in js['shots'][1:]]
+    for c in cuts:                                                   # every real cut is a shot boundary, within one step
+        assert min(abs(b - c) for b in bounds) <= step, (c, bounds)
+    for s in js['chosen']:                                           # and no chosen shot runs across a cut
+        inside = [c for c in cuts if s['start_frame'] + step < c <= s['end_frame'] - step]
+        assert not inside, (s, cuts)
+    v = VideoFile(tmp_path/'out'/'big_buck_bunny_0_30_summary.mp4'); list(v.frames())
+    assert v.n_frames == js['summary_frames']
+    import matplotlib.image as mpimg
+    img = mpimg.imread(tmp_path/'out'/'big_buck_bunny_0_30_summary.png')
+    assert img.shape[0] > 200 and img.shape[1] > 400 and img[..., :3].std() > 0.05   # a figure was drawn, not a blank image
+    # sspvs-features on a folder holding the clip (a link: the data is never copied)
+    (tmp_path/'videos').mkdir(); (tmp_path/'videos'/BBB.name).symlink_to(BBB)
+    r = run('sspvs-features', tmp_path/'videos', '--out', tmp_path/'bbb.h5', '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    ff = read_features_file(tmp_path/'bbb.h5')['video_1']
+    assert ff['video_name'] == 'big_buck_bunny_0_30' and ff['n_frames'] == 720 and ff['n_steps'] == 60 and ff['features'].shape == (60, 1280)
+    cp = ff['change_points']
+    assert cp[0, 0] == 0 and cp[-1, 1] == 719 and ff['n_frame_per_seg'].sum() == 720
+    assert cp[1:, 0].tolist() == bounds                              # the same KTS shots as the summary's

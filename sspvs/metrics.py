@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_metrics.ipynb #a6bf8632
 from __future__ import annotations
-import os
+import os, warnings
 from pathlib import Path
 import numpy as np, h5py, scipy.stats
 from fastcore.script import call_parse, Param
@@ -206,7 +206,6 @@ def evaluate(records, # VideoRecords (a BenchmarkFile, a list)
         videos[name] = evaluate_video(s, r, metric, ratio)
         if (s < 0).any(): negative.append(name)
     if negative:   # warn once per call: logits instead of probabilities silently lower F1, down to 0
-        import warnings
         warnings.warn(f"{source}: {len(negative)} of {len(records)} videos have negative scores (e.g. {negative[0]}): the keyshot protocol never "
                       "chooses a shot whose mean score is <= 0, so those shots cannot be in the summary and F1 drops (to 0 when every shot is <= 0); "
                       "rank correlations are unaffected. Give scores in [0, 1] (e.g. a sigmoid of logits).", stacklevel=2)

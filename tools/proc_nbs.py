@@ -4,6 +4,7 @@ and fail on any error or warning.
 
     python tools/proc_nbs.py                 # every notebook in nbs/, results in _proc/
     python tools/proc_nbs.py nbs/01_data.ipynb nbs/05_metrics.ipynb
+    python tools/proc_nbs.py --dest /tmp/proc    # somewhere else than _proc/
 
 `nbdev_proc_nbs` first calls nbdev's `_ensure_quarto`, which downloads and installs Quarto when it is absent (this
 fails on machines without internet), then refreshes `nbs/nbdev.yml`, rebuilds `sspvs/_modidx.py`, writes the sidebar
@@ -50,6 +51,7 @@ def _counts(w) -> bool:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('notebooks', nargs='*', help='notebooks to process (default: every one in nbs_path)')
+    ap.add_argument('--dest', type=Path, default=None, help='where the processed notebooks go (default: _proc/, as nbdev)')
     ap.add_argument('--one', nargs=2, metavar=('SRC', 'DST'), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.one: return _one(Path(a.one[0]), Path(a.one[1]))
@@ -59,18 +61,19 @@ def main(argv=None) -> int:
     from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
     from nbdev.serve import _proc_file
     cfg = get_config()
+    want = {Path(n).resolve() for n in a.notebooks}
+    dest = a.dest.resolve() if a.dest else None
     os.chdir(cfg.config_path)
     path = Path(cfg.nbs_path)
     # the steps of nbdev.quarto._pre_docs, minus _ensure_quarto
     refresh_quarto_yml()
     _build_modidx()
     nbdev_sidebar.__wrapped__(path=path)
-    cache = cfg.config_path / '_proc'
+    cache = dest or cfg.config_path / '_proc'
     cache.mkdir(parents=True, exist_ok=True)
     files = [Path(f) for f in nbglob(path, func=Path, file_glob='', file_re='')]
     for extra in ('_quarto.yml', '_brand.yml'):
         if (path / extra).exists(): files.append(path / extra)
-    want = {Path(n).resolve() for n in a.notebooks}
     if want:
         missing = want - {f.resolve() for f in files}
         if missing: ap.error(f'not notebooks of {path}: {", ".join(map(str, sorted(missing)))}')

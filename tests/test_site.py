@@ -82,12 +82,13 @@ def _requests(d):
 
 def test_every_page_in_chromium(site, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
     out, info, _ = site
     shots = os.environ.get('SSPVS_SITE_SHOTS')
     for n, (page, n_img) in info.items():
         browser.get_log('performance')
         browser.get(page.as_uri())
-        assert browser.execute_script('return document.readyState') == 'complete', n
+        WebDriverWait(browser, 60).until(lambda d: d.execute_script('return document.readyState') == 'complete')
         title = browser.find_element(By.CSS_SELECTOR, 'header.page-header h1.title').text
         assert title and browser.title == title, (n, title, browser.title)
         nav = browser.find_elements(By.CSS_SELECTOR, 'nav.site-nav li a')
@@ -101,6 +102,7 @@ def test_every_page_in_chromium(site, browser):
         text = browser.find_element(By.TAG_NAME, 'main').text
         assert 'Traceback (most recent call last)' not in text, n
         assert not re.search(r'\bSSPVSMATH\d+X\b|\$\$', text), n
+        assert '{target=' not in text, n   # Quarto-only link attributes of show_doc, made into HTML
         remote = [u for u in _requests(browser) if u.split(':')[0] in ('http', 'https', 'ws', 'wss', 'ftp')]
         assert not remote, (n, remote)
         bad = [l for l in browser.get_log('browser') if l['level'] == 'SEVERE']

@@ -46,6 +46,7 @@ math[display="block"] { margin: .8em 0; font-size: 115%; }
 .jp-InputArea-editor { overflow-x: auto; }
 .jp-InputArea-editor .highlight pre { overflow: visible; }
 .jp-RenderedHTMLCommon hr { margin: 1.5em 0 .5em; }
+.source-link { float: right; font-size: smaller; }
 .widget-note { font-style: italic; color: #666; }
 footer.site-footer { margin-top: 3rem; font-size: 12px; color: #888; }
 @media (max-width: 800px) { nav.site-nav { position: static; width: auto; border-right: none; }
@@ -177,7 +178,10 @@ def prepare(nb, math: list):
 
 def _pandoc_links(md: str) -> str:
     "Pandoc's link attributes, which nbdev's show_doc writes for Quarto (`[source](url){target=...}`), as HTML links"
-    return re.sub(r'\[([^\]\n]+)\]\(([^)\s]+)\)\{([^}\n]*)\}', lambda m: f'<a href="{m.group(2)}" {m.group(3)}>{m.group(1)}</a>', md)
+    # as an HTML block (a line of its own), which markdown passes through whole; styled by .source-link
+    return re.sub(r'^\[([^\]\n]+)\]\(([^)\s]+)\)\{([^}\n]*)\}[ \t]*$',
+                  lambda m: f'<div class="source-link"><a href="{html.escape(m.group(2))}" target="_blank">{html.escape(m.group(1))}</a></div>',
+                  md, flags=re.M)
 
 
 def _fix_links(page: str, pname: dict, doc_url: str) -> str:
@@ -222,7 +226,10 @@ def build(proc: Path, out: Path, nbs: Path | None = None) -> list[Path]:
     exporter.exclude_input_prompt = exporter.exclude_output_prompt = True
     nbs_read, titles, pname = {}, {}, {}
     for n in order:
-        nb = nbformat.read(proc / n, as_version=4)
+        raw = json.loads((proc / n).read_text(encoding='utf-8'))
+        for c in raw['cells']:   # what nbdev adds in processing (has_sd) is not in the notebook schema
+            for k in set(c) - {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count', 'attachments'}: del c[k]
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
         fm = _frontmatter(nb)
         titles[n] = str(fm.get('title') or Path(n).stem)
         # the page names nbdev gives Quarto (`12_benchmark.ipynb` -> `benchmark.html`), so nbdev's links resolve

@@ -43,6 +43,8 @@ def peak_memory(device):
     if device.type == 'cuda': return torch.cuda.max_memory_allocated(device) / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB on Linux -> MiB
 
+ARCH = {'default': {}, 'small': dict(d_model=64, n_layers=2, n_heads=4, d_ff=128)}   # the small preset's encoder (sspvs.benchmark.small_config)
+
 def worker(job):
     "Run one configuration (in a subprocess) and print its result as JSON."
     from sspvs.core import get_device
@@ -52,7 +54,7 @@ def worker(job):
     prec = resolve_precision(job.get('precision', 'auto'), device)
     if job['kind'] == 'metrics': return print(json.dumps(metrics_worker(job, device, prec)))
     torch.manual_seed(0)
-    model = build_summarizer(ModelConfig(n_stages=job['n_stages'])).to(device)
+    model = build_summarizer(ModelConfig(n_stages=job['n_stages'], **ARCH[job.get('model', 'default')])).to(device)
     D, out = 1024, {}
     if job['kind'] == 'train':
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -100,7 +102,7 @@ def metrics_worker(job, device, prec):
     tr = [get_record(files, k) for k in sp.train_keys][:4 * job['metric_steps']]
     te = [get_record(files, k) for k in sp.test_keys]
     torch.manual_seed(0)
-    model = build_summarizer(ModelConfig(feat_dim=tr[0].features.shape[1], n_stages=job['n_stages']))
+    model = build_summarizer(ModelConfig(feat_dim=tr[0].features.shape[1], n_stages=job['n_stages'], **ARCH[job.get('model', 'default')]))
     t0, c0 = time.perf_counter(), time.process_time()
     h = fit(model, tr, TrainConfig(epochs=1, repeat=1, batch_size=4, max_len=512, lr=1e-4, seed=0, precision=prec), device, progress=False)
     t1, c1 = time.perf_counter(), time.process_time()
@@ -137,6 +139,7 @@ def main():
     ap.add_argument('--warmup', type=int, default=None, help='untimed training steps first (default: CPU 0, CUDA 3)')
     ap.add_argument('--videos', type=int, default=None, help='videos scored for the inference throughput (default: CPU 4, CUDA 32)')
     ap.add_argument('--n_stages', type=int, default=3)
+    ap.add_argument('--model', default='default', choices=list(ARCH), help="default (37.8 M) or small (the small preset's 64-wide encoder)")
     ap.add_argument('--precisions', default='fp32,bf16', help='precisions to compare (fp32, bf16, auto), comma-separated')
     ap.add_argument('--schemes', default='ours,official', help="padding schemes timed in training: ours (pad to longest + mask), official (pad to 512)")
     ap.add_argument('--metric_steps', type=int, default=None, help='training steps of the metrics check per precision (default: CPU 6, CUDA 50; 0: skip it)')
@@ -151,16 +154,17 @@ def main():
     precs, schemes = a.precisions.split(','), a.schemes.split(',')
     t_start = time.time()
     print(f"machine: {machine(a.device)}; device {a.device}")
-    print(f"model: default ProgressiveSummarizer (d_model 1024, 3 layers, 8 heads, ff 4096), {a.n_stages} stages, batch 4, Adam\n")
+    print(f"model: default ProgressiveSummarizer (d_model 1024, 3 layers, 8 heads, ff 4096), {a.n_stages} stages, batch 4, Adam\n" if a.model == 'default' else
+          f"model: the small preset's ProgressiveSummarizer (d_model 64, 2 layers, 4 heads, ff 128; 1024-d features), {a.n_stages} stages, batch 4, Adam\n")
     rows = []
     for ds in a.datasets.split(','):
         lengths, src = lengths_of(ds)
         print(f"{ds}: {len(lengths)} video lengths from {src}: median {np.median(lengths):.0f}, max {max(lengths)} steps")
         bs = batches(lengths, a.warmup + a.steps, 4)
-        res = {(s, p): run(dict(kind='train', scheme=s, batches=bs, warmup=a.warmup, device=a.device, n_stages=a.n_stages, precision=p))
+        res = {(s, p): run(dict(kind='train', scheme=s, batches=bs, warmup=a.warmup, device=a.device, n_stages=a.n_stages, model=a.model, precision=p))
                for s in schemes for p in precs}
         videos = np.random.default_rng(1).choice(lengths, a.videos).tolist()
-        inf = {(b, p): run(dict(kind='infer', videos=videos, batch_size=b, device=a.device, n_stages=a.n_stages, precision=p))
+        inf = {(b, p): run(dict(kind='infer', videos=videos, batch_size=b, device=a.device, n_stages=a.n_stages, model=a.model, precision=p))
                for b in (4, 1) for p in precs}
         crop = np.minimum(lengths, 512)
         many = np.random.default_rng(2).choice(crop, (100_000, 4))
@@ -196,7 +200,7 @@ def main():
                 print(f"| {ds} | {name} | **ratio {x['precision']} / {y['precision']}** | **{ratio(x['videos_per_s'], y['videos_per_s'])}x** | "
                       f"{ratio(x['cpu_s_per_video'], y['cpu_s_per_video'])} | {ratio(x['peak_mib'], y['peak_mib'])} |")
     if a.metric_steps > 0:
-        met = {p: run(dict(kind='metrics', metric_steps=a.metric_steps, device=a.device, n_stages=a.n_stages, precision=p)) for p in precs}
+        met = {p: run(dict(kind='metrics', metric_steps=a.metric_steps, device=a.device, n_stages=a.n_stages, model=a.model, precision=p)) for p in precs}
         m0 = met[precs[0]]
         print(f"\nmetrics check: the default model trained {m0['steps']} steps (batch 4, 512-step crops, Adam 1e-4, seed 0) on the synthetic TVSum "
               f"stand-in's split 0 in each precision from the same initial weights, then scored on its {m0['videos']} test videos "

@@ -50,13 +50,15 @@ def official_config(dataset:str, # 'summe' or 'tvsum'
     return dict(d_model=1024, n_layers=3, n_heads=8, d_ff=4096, dropout=0.1, pos_scale=0.1,
                 n_stages=OFFICIAL_STAGES.get((dataset, setting), 2), head_dropout=0.1,
                 lr=5e-5 if transfer else 1e-4, epochs=10 if transfer else 40, batch_size=4, max_len=512,
-                repeat=OFFICIAL_REPEAT.get((dataset, setting), 2), val_frac=0.2, select='kendall', n_draws=100)
+                repeat=OFFICIAL_REPEAT.get((dataset, setting), 2), val_frac=0.2, select='kendall', n_draws=100,
+                precision='auto')   # sspvs.learner.resolve_precision: bf16 on CUDA and on CPUs with native bf16, else fp32
 
 # %% ../nbs/12_benchmark.ipynb #1bef8d37
 def small_config(dataset:str='tvsum', setting:str='canonical', **kwargs)->dict:
     "The small CPU preset: `official_config` with a tiny encoder and a short schedule (`kwargs` override)."
     c = official_config(dataset, setting)
-    c.update(d_model=64, n_layers=2, n_heads=4, d_ff=128, lr=1e-3, epochs=6, batch_size=4, max_len=256, repeat=min(c['repeat'], 2), n_draws=10)
+    c.update(d_model=64, n_layers=2, n_heads=4, d_ff=128, lr=1e-3, epochs=6, batch_size=4, max_len=256, repeat=min(c['repeat'], 2), n_draws=10,
+             precision='fp32')   # bf16 gains nothing for this 64-wide model, even with AMX (sspvs.learner, Precision); fp32 is the same on every machine
     unknown = set(kwargs) - set(c)
     if unknown: raise SSPVSError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
     c.update(kwargs)
@@ -276,7 +278,7 @@ def plot_scores(record, # a VideoRecord
     return ax
 
 # %% ../nbs/12_benchmark.ipynb #588ffbdc
-TRAIN_KEYS = ('epochs', 'lr', 'batch_size', 'max_len', 'repeat')
+TRAIN_KEYS = ('epochs', 'lr', 'batch_size', 'max_len', 'repeat', 'precision')
 
 def model_config(cfg:dict, feat_dim:int)->dict:
     "The `sspvs.learner.ModelConfig` fields of a flat configuration, for `feat_dim`-wide data (no text: `finetune_model` sets it)."
@@ -284,7 +286,7 @@ def model_config(cfg:dict, feat_dim:int)->dict:
 
 def train_config(cfg:dict, seed:int)->TrainConfig:
     "The `sspvs.learner.TrainConfig` of a flat configuration and a seed."
-    return TrainConfig(**{k: cfg[k] for k in TRAIN_KEYS}, seed=seed)
+    return TrainConfig(**{k: cfg[k] for k in TRAIN_KEYS if k in cfg}, seed=seed)
 
 def variant_name(pretrained:bool, text:bool)->str:
     "'plain', 'pretrained', '+Text' or 'pretrained +Text'."
@@ -471,6 +473,7 @@ def _figures(out:Path, files:dict, dataset:str, runs:list, base:dict):
 
 # %% ../nbs/12_benchmark.ipynb #c4ec0a11
 from .core import check_out_path
+from .learner import check_precision, resolve_precision
 
 _POSITIVE_INTS = ('d_model', 'n_layers', 'n_heads', 'd_ff', 'n_stages', 'epochs', 'batch_size', 'max_len', 'repeat', 'n_draws')
 
@@ -490,6 +493,7 @@ def check_config(cfg:dict, # a flat configuration
     if 'val_frac' in c and not 0 <= c['val_frac'] < 1: raise SSPVSError(f"--val_frac must be in [0, 1), got {c['val_frac']!r}")
     for k in ('dropout', 'head_dropout'):
         if k in c and not 0 <= c[k] < 1: raise SSPVSError(f"--{k} must be in [0, 1), got {c[k]!r}")
+    if 'precision' in c: check_precision(c['precision'])
     if 'select' in c and c['select'] not in METRICS + ('loss',): raise SSPVSError(f"--select must be f1, kendall, spearman or loss, got {c['select']!r}")
     return cfg
 
@@ -505,7 +509,7 @@ def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds
         d, arch = checkpoint_feat_dim(pretrained)
         if d != target.feat_dim: raise SSPVSError(f"{Path(pretrained).name}: the checkpoint reads {d}-d features but {target.path.name} has {target.feat_dim}-d features")
     check_config(cfg, arch)
-    get_device(device)
+    cfg['precision'] = resolve_precision(cfg.get('precision', 'auto'), get_device(device))   # what runs is what every results JSON records
     if not len(seeds) or any(int(s) < 0 for s in seeds): raise SSPVSError(f"seeds {tuple(seeds)}: need one or more seeds, each 0 or more")
     sp, source = get_splits(files, dataset, setting, splits)
     folds = list(range(len(sp))) if folds is None else [int(i) for i in folds]
@@ -593,7 +597,7 @@ def _targets(data, dataset:str|None)->list[str]:
     if not res: raise SSPVSError(f"{data}: holds no SumMe or TVSum benchmark file ({STANDARD['summe']}, {STANDARD['tvsum']})")
     return res
 
-_OVERRIDES = ('epochs', 'stages', 'lr', 'batch_size', 'max_len', 'repeat', 'val_frac', 'select', 'd_model', 'n_layers', 'n_heads', 'd_ff')
+_OVERRIDES = ('precision', 'epochs', 'stages', 'lr', 'batch_size', 'max_len', 'repeat', 'val_frac', 'select', 'd_model', 'n_layers', 'n_heads', 'd_ff')
 
 def _overrides(args:dict)->dict:
     "The config overrides among a console script's arguments (None = keep the preset's value)."
@@ -627,8 +631,9 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
     name = out_name or (lambda ds: f"{ds}-{setting}")
     root = check_out_path(Path(out) if out is not None else Path('runs')/f"{'+'.join(name(d) for d in targets)}-{stamp}")
     for ds in targets: check_run_inputs(data, ds, setting, cfgs[ds], seeds, folds, splits, device, pretrained)   # every target, before any starts
+    prec = resolve_precision(cfgs[targets[0]]['precision'], device)
     print(f"{prog}: data: {'the bundled synthetic benchmark (stand-ins made by sspvs.synthetic, not the real SumMe/TVSum), ' if synthetic else ''}"
-          f"{synthetic_dir() if synthetic else data}; preset {preset}; seed(s) {', '.join(map(str, seeds))}; {n_threads} CPU thread(s)")
+          f"{synthetic_dir() if synthetic else data}; preset {preset}; seed(s) {', '.join(map(str, seeds))}; precision {prec}; {n_threads} CPU thread(s)")
     t0, rows = time.time(), []
     for ds in targets:
         o = root if len(targets) == 1 else root/name(ds)
@@ -650,6 +655,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
                     preset:Param("official (METHOD.md) or small (CPU); default: small for the synthetic default, else official", str)=None,
                     seeds:Param("seeds per split (default: 2 with small, 3 with official)", int)=None,
                     folds:Param("split indices to run, e.g. 0,2 (default: all)", str)=None,
+                    precision:Param("fp32, bf16 or auto (bf16 on CUDA and on CPUs with native bf16, else fp32); default: the preset's (official auto, small fp32)", str)=None,
                     epochs:Param("override: training epochs", int)=None,
                     stages:Param("override: progressive stages", int)=None,
                     lr:Param("override: learning rate", float)=None,
@@ -683,6 +689,7 @@ def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled 
                 splits:Param("split file or folder (default: the official file under $SSPVS_DATA/splits, else generated)", str)=None,
                 out:Param("output folder (default: runs/<dataset>-<setting>-split<i>-<stamp>); an existing one is resumed", str)=None,
                 preset:Param("official or small; default: small for the synthetic default, else official", str)=None,
+                precision:Param("fp32, bf16 or auto (bf16 on CUDA and on CPUs with native bf16, else fp32); default: the preset's (official auto, small fp32)", str)=None,
                 epochs:Param("override: training epochs", int)=None,
                 stages:Param("override: progressive stages", int)=None,
                 lr:Param("override: learning rate", float)=None,

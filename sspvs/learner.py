@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_learner.ipynb #ef6afeaf
 from __future__ import annotations
-import json, random, time
+import contextlib, json, random, time
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from typing import Callable
@@ -13,15 +13,58 @@ from torch import nn, Tensor
 from safetensors import safe_open, SafetensorError
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
-from .core import SSPVSError, atomic_path, save_json, _json_default, get_device, amp_dtype, autocast, set_seed
+from .core import SSPVSError, atomic_path, save_json, _json_default, get_device, set_seed
 from .data import SummaryDataset, collate
 from .encoders import VideoEncoder
 from .progressive import ProgressiveSummarizer
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'ModelConfig', 'TrainConfig', 'build_summarizer', 'rng_state', 'set_rng_state', 'sidecar',
-           'save_checkpoint', 'Checkpoint', 'read_checkpoint', 'load_checkpoint', 'load_summarizer', 'pad_batch',
-           'epoch_order', 'text_vectors', 'masked_mse', 'predict', 'fit']
+__all__ = ['PRECISIONS', 'CHECKPOINT_FORMAT', 'check_precision', 'cpu_has_bf16', 'resolve_precision', 'precision_autocast',
+           'ModelConfig', 'TrainConfig', 'build_summarizer', 'rng_state', 'set_rng_state', 'sidecar', 'save_checkpoint',
+           'Checkpoint', 'read_checkpoint', 'load_checkpoint', 'load_summarizer', 'pad_batch', 'epoch_order',
+           'text_vectors', 'masked_mse', 'predict', 'fit']
+
+# %% ../nbs/11_learner.ipynb #5f2f2451
+PRECISIONS = ('fp32', 'bf16', 'auto')
+_DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+def check_precision(precision:str)->str:
+    "Raise `SSPVSError` in one line unless `precision` is 'fp32', 'bf16', 'auto' (or 'fp16', CUDA's resolved 'auto')."
+    if precision not in PRECISIONS + ('fp16',): raise SSPVSError(f"--precision must be fp32, bf16 or auto, got {precision!r}")
+    return precision
+
+def cpu_has_bf16()->bool:
+    "Whether this CPU computes bfloat16 natively (x86: AVX512-BF16 or AMX-BF16; ARM: BF16)."
+    get = getattr(torch.cpu, 'get_capabilities', None)
+    if get is not None:
+        caps = get()
+        return any(bool(caps.get(k, False)) for k in ('avx512_bf16', 'amx_bf16', 'bf16', 'sve_bf16'))
+    try: flags = {w for l in open('/proc/cpuinfo') if l.startswith(('flags', 'Features')) for w in l.split(':', 1)[1].split()}
+    except OSError: return False
+    return bool(flags & {'avx512_bf16', 'amx_bf16', 'bf16'})
+
+def resolve_precision(precision:str, # 'fp32', 'bf16' or 'auto'
+                      device=None, # the device it runs on (None: CUDA when available)
+                     )->str: # 'fp32', 'bf16' or 'fp16'
+    "The arithmetic `precision` means on `device`."
+    check_precision(precision)
+    device = get_device(device)
+    if precision == 'fp32': return 'fp32'
+    if device.type == 'cuda':
+        bf = torch.cuda.is_bf16_supported()
+        if precision == 'bf16' and not bf: raise SSPVSError(f"--precision bf16: {torch.cuda.get_device_name(device)} does not support bfloat16; use auto (float16 with loss scaling) or fp32")
+        return 'bf16' if bf else 'fp16'
+    if precision == 'fp16': raise SSPVSError(f"--precision fp16 is for CUDA only; {device} runs fp32, bf16 or auto")
+    if device.type != 'cpu': return 'fp32' if precision == 'auto' else precision
+    return 'bf16' if precision == 'bf16' or cpu_has_bf16() else 'fp32'
+
+def precision_autocast(device, # the device
+                       precision:str, # a resolved precision ('fp32', 'bf16', 'fp16')
+                      ):
+    "The autocast context of `precision` on `device` (nothing for 'fp32')."
+    dt = _DTYPES[check_precision(precision)] if precision != 'auto' else _DTYPES[resolve_precision('auto', device)]
+    if dt is None: return contextlib.nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=dt)
 
 # %% ../nbs/11_learner.ipynb #b1f048ca
 @dataclass
@@ -55,8 +98,10 @@ class TrainConfig:
     repeat:int=2                 # the training list is repeated this many times per epoch (official 2-6)
     seed:int=0                   # seeds the initial RNG state, the crops and the shuffling
     weight_decay:float=0.0       # Adam weight decay (the official code uses none)
-    amp:bool=True                # mixed precision on CUDA (bfloat16, or float16 with loss scaling); no effect on CPU
+    precision:str='auto'         # 'fp32', 'bf16' or 'auto' (see `resolve_precision`); 'fp16' only on CUDA
     grad_clip:float|None=None    # clip the gradient norm to this (None: no clipping, as the official code)
+
+    def __post_init__(self): check_precision(self.precision)
 
     @classmethod
     def transfer(cls, **kwargs)->TrainConfig:
@@ -242,10 +287,12 @@ def predict(model:ProgressiveSummarizer, # the model
             text=None, # for a model with text_dim: a dict full key -> sentence vector, or a text encoder (see `fit`)
             stages:bool=False, # return each stage's scores, (n_stages, T) per video, instead of their product
             progress:bool=False, # show a progress bar
+            precision:str|None=None, # 'fp32', 'bf16', 'auto'; None: the precision `fit` last trained this model in, else 'auto'
            )->dict: # full_key -> (T,) float32 step scores ((n_stages, T) with `stages`)
     "Step scores of every record, by full key."
     records = list(records)
     device = get_device(device) if device is not None else next(model.parameters()).device
+    prec = resolve_precision(precision or getattr(model, 'train_precision', None) or 'auto', device)
     was_training = model.training; model.to(device).eval()
     if isinstance(text, nn.Module): text_training = text.training; text.eval()
     out = {}
@@ -255,7 +302,7 @@ def predict(model:ProgressiveSummarizer, # the model
             recs = [records[i] for i in order[b:b + batch_size]]
             x, mask = pad_batch([r.features for r in recs])
             x, mask = x.to(device), mask.to(device)
-            with autocast(device):
+            with precision_autocast(device, prec):
                 t = text_vectors(text, [r.full_key for r in recs], [getattr(r, 'text', {}) for r in recs], device)
                 res = model(x, mask, text=t)
             sc, st = res['scores'].float().cpu().numpy(), torch.stack(res['stages'], 1).float().cpu().numpy()
@@ -267,14 +314,16 @@ def predict(model:ProgressiveSummarizer, # the model
     return {r.full_key: out[r.full_key] for r in records}   # in the order of `records`
 
 # %% ../nbs/11_learner.ipynb #8faa710d
-def _check_resume(ck:Checkpoint, model, cfg:TrainConfig, keys:list[str]):
+def _check_resume(ck:Checkpoint, model, cfg:TrainConfig, keys:list[str], prec:str, device):
     where = ck.path.name
     if ck.config != model.config:
         k = next(k for k in sorted(set(ck.config) | set(model.config)) if ck.config.get(k) != model.config.get(k))
         raise SSPVSError(f"{where}: cannot resume: the checkpoint's model has {k}={ck.config.get(k)!r}, this one {model.config.get(k)!r}")
     old = ck.extra.get('train', {})
     for k, v in cfg.as_dict().items():
-        if k != 'epochs' and old.get(k) != v: raise SSPVSError(f"{where}: cannot resume: the checkpoint was trained with {k}={old.get(k)!r}, this run has {v!r}")
+        if k not in ('epochs', 'precision') and old.get(k) != v: raise SSPVSError(f"{where}: cannot resume: the checkpoint was trained with {k}={old.get(k)!r}, this run has {v!r}")
+    was = ck.extra.get('precision') or ('fp32' if device.type != 'cuda' or not old.get('amp', True) else resolve_precision('auto', device))   # older checkpoints: amp on CUDA only
+    if was != prec: raise SSPVSError(f"{where}: cannot resume: the checkpoint was trained in {was}, this run would train in {prec} (set precision to {was})")
     if ck.extra.get('keys') != keys: raise SSPVSError(f"{where}: cannot resume: the checkpoint was trained on other videos")
     if ck.optimizer is None or ck.rng is None: raise SSPVSError(f"{where}: cannot resume: the checkpoint has no optimizer or RNG state")
 
@@ -293,17 +342,18 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
     records = list(records)
     if not records: raise SSPVSError("fit: there are no training videos")
     device = get_device(device); model.to(device)
+    prec = resolve_precision(cfg.precision, device); model.train_precision = prec   # `predict` scores in the same precision
     if isinstance(text, nn.Module): text.to(device)
     ds = SummaryDataset(records, max_len=cfg.max_len, train=True, repeat=cfg.repeat, seed=cfg.seed, cache=True)
     params = list(model.parameters()) + ([p for p in text.parameters() if p.requires_grad] if isinstance(text, nn.Module) else [])
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and amp_dtype(device) == torch.float16)
+    scaler = torch.amp.GradScaler(device.type, enabled=prec == 'fp16')
     keys = sorted(r.full_key for r in records)
     history, start = [], 0
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if ckpt is not None and resume and ckpt.exists():
         ck = read_checkpoint(ckpt)
-        _check_resume(ck, model, cfg, keys)
+        _check_resume(ck, model, cfg, keys, prec, device)
         model.load_state_dict(ck.model); opt.load_state_dict(ck.optimizer)
         if isinstance(text, nn.Module) and ck.text: text.load_state_dict(ck.text, strict=False)
         if ck.scaler and scaler.is_enabled(): scaler.load_state_dict(ck.scaler)
@@ -324,7 +374,7 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
         for b in tqdm(range(0, len(order), cfg.batch_size), desc=f'epoch {epoch+1}', leave=False, disable=not progress):
             batch = collate([ds[i] for i in order[b:b + cfg.batch_size]])
             x, mask, y = batch['features'].to(device), batch['mask'].to(device), batch['target'].to(device)
-            with autocast(device, cfg.amp):
+            with precision_autocast(device, prec):
                 out = model(x, mask, text=text_vectors(text, batch['keys'], batch['texts'], device))
             loss = masked_mse(out['scores'], y, mask)
             opt.zero_grad(set_to_none=True)
@@ -338,6 +388,6 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
         history.append(entry)
         if ckpt is not None:
             save_checkpoint(ckpt, model, optimizer=opt, scaler=scaler, rng=True, text=text if isinstance(text, nn.Module) else None,
-                            epoch=epoch + 1, history=history, train=cfg.as_dict(), keys=keys)
+                            epoch=epoch + 1, history=history, train=cfg.as_dict(), precision=prec, keys=keys)
         bar.set_postfix(loss=f"{entry['loss']:.4f}")
     return history

@@ -103,6 +103,26 @@ def test_train_one_split(data, tmp_path):
     assert r['test_keys'] == ['eccv16_dataset_tvsum_google_pool5/video_7', 'eccv16_dataset_tvsum_google_pool5/video_8']
     assert not set(r['val_keys']) & set(r['test_keys']) and r['n_train'] + r['n_val'] == 8
     assert set(read_predictions(out/'predictions.h5')) == {'video_7', 'video_8'}
+    from sspvs.learner import resolve_precision
+    assert r['train']['precision'] == resolve_precision('auto', 'cpu')    # files given: the official preset, precision auto
+
+def test_bad_precision(data, tmp_path):
+    one_line_error(run('sspvs-train', '--data', data, '--splits', data, '--precision', 'fp8', '--out', tmp_path/'o', *TINY),
+                   "sspvs-train: error: --precision must be fp32, bf16 or auto, got 'fp8'")
+    assert not (tmp_path/'o').exists()
+
+def test_precision_is_recorded_resolved(data, tmp_path):
+    "auto is resolved for the device, and the resolved value is in run.json, results.json and each result.json."
+    from sspvs.learner import resolve_precision
+    out = tmp_path/'p'
+    p = run('sspvs-train', '--data', data, '--splits', data, '--epochs', '1', '--precision', 'auto', '--device', 'cpu', '--out', out, *TINY)
+    assert p.returncode == 0, p.stderr
+    want = resolve_precision('auto', 'cpu')
+    assert f'precision {want}' in p.stdout
+    assert json.loads((out/'run.json').read_text())['config']['precision'] == want
+    assert json.loads((out/'results.json').read_text())['config']['precision'] == want
+    r = json.loads((out/'split0'/'seed0'/'result.json').read_text())
+    assert r['train']['precision'] == want and np.isfinite(r['history'][0]['loss'])
 
 # --- resuming an interrupted run ---
 
@@ -110,7 +130,7 @@ def test_resume_is_exact(data, tmp_path, monkeypatch):
     "A run interrupted during its second epoch, then rerun, ends exactly like an uninterrupted one (CPU)."
     files = load_benchmarks(data/STANDARD['tvsum'])
     splits, _ = B.get_splits(files, 'tvsum', splits=data)
-    cfg = B.small_config('tvsum', d_model=16, d_ff=32, n_heads=2, n_layers=1, max_len=64, epochs=3, n_draws=2)
+    cfg = B.small_config('tvsum', d_model=16, d_ff=32, n_heads=2, n_layers=1, max_len=64, epochs=3, n_draws=2, precision='fp32')   # exact in float32
     go = lambda out: B.run_split(files, splits[1], 1, cfg, out, 'tvsum', 'canonical', seed=0, progress=False)
     ref = go(tmp_path/'a')
     calls, real = [0], B.predict

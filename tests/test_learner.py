@@ -9,7 +9,7 @@ from sspvs.learner import (ModelConfig, TrainConfig, build_summarizer, fit, pred
                            read_checkpoint, load_summarizer, sidecar)
 
 MC = ModelConfig(feat_dim=8, d_model=16, n_layers=1, n_heads=2, d_ff=32, n_stages=2)
-TC = TrainConfig(epochs=3, batch_size=2, max_len=12, repeat=2, seed=1)
+TC = TrainConfig(epochs=3, batch_size=2, max_len=12, repeat=2, seed=1, precision='fp32')   # exact resumption is tested in float32
 
 @pytest.fixture(scope='module')
 def recs(tmp_path_factory):
@@ -66,6 +66,30 @@ def test_fit_is_reproducible_and_shuffles(recs):
     d = fresh(); fit(d, recs, TrainConfig(**{**TC.as_dict(), 'seed': 2}), progress=False)
     assert not weights_equal(a, d)
     assert L.epoch_order(10, 0, 0) != L.epoch_order(10, 0, 1) != L.epoch_order(10, 1, 0)
+
+def test_precision_option_validates():
+    with pytest.raises(SSPVSError, match=r"^--precision must be fp32, bf16 or auto, got 'fp64'$"): TrainConfig(precision='fp64')
+    with pytest.raises(SSPVSError, match="fp16 is for CUDA only"): L.resolve_precision('fp16', 'cpu')
+
+def test_auto_precision_resolves_as_documented(monkeypatch):
+    assert L.resolve_precision('fp32', 'cpu') == 'fp32' and L.resolve_precision('bf16', 'cpu') == 'bf16'
+    monkeypatch.setattr(L, 'cpu_has_bf16', lambda: True);  assert L.resolve_precision('auto', 'cpu') == 'bf16'
+    monkeypatch.setattr(L, 'cpu_has_bf16', lambda: False); assert L.resolve_precision('auto', 'cpu') == 'fp32'
+    caps = torch.cpu.get_capabilities()
+    monkeypatch.undo()
+    assert L.cpu_has_bf16() == bool(caps.get('avx512_bf16') or caps.get('amx_bf16') or caps.get('bf16') or caps.get('sve_bf16'))
+
+def test_bf16_on_cpu_trains_with_finite_loss(recs, tmp_path):
+    m = fresh()
+    h = fit(m, recs, TrainConfig(**{**TC.as_dict(), 'epochs': 1, 'precision': 'bf16'}), 'cpu', checkpoint=tmp_path/'bf.safetensors', progress=False)
+    assert np.isfinite(h[0]['loss']) and h[0]['loss'] > 0
+    assert m.train_precision == 'bf16' and read_checkpoint(tmp_path/'bf.safetensors').extra['precision'] == 'bf16'
+    assert all(torch.isfinite(p).all() for p in m.parameters()) and not weights_equal(m, fresh())
+    p16, p32 = predict(m, recs), predict(m, recs, precision='fp32')    # predict follows the training precision unless told
+    k = recs[0].full_key
+    assert not np.array_equal(p16[k], p32[k]) and np.allclose(p16[k], p32[k], atol=0.05)
+    with pytest.raises(SSPVSError, match="cannot resume: the checkpoint was trained in bf16, this run would train in fp32"):
+        fit(fresh(), recs, TrainConfig(**{**TC.as_dict(), 'epochs': 2}), 'cpu', checkpoint=tmp_path/'bf.safetensors', progress=False)
 
 def test_resume_refuses_other_runs(recs, tmp_path):
     ck = tmp_path/'r.safetensors'
@@ -134,7 +158,7 @@ def test_width_mismatch(recs, tmp_path):
 
 def test_predict(recs):
     m = fresh(); m.train()
-    p = predict(m, recs, batch_size=3)
+    p = predict(m, recs, batch_size=3, precision='fp32')   # compared with a float32 forward below
     assert m.training                                          # the mode is restored
     assert list(p) == [r.full_key for r in recs]
     assert list(predict(m, recs[::-1])) == [r.full_key for r in recs[::-1]]
@@ -144,7 +168,7 @@ def test_predict(recs):
         assert p[r.full_key].shape == (r.n_steps,) and p[r.full_key].dtype == np.float32
         with torch.no_grad(): alone = m(torch.from_numpy(r.features)[None])['scores'][0].numpy()
         np.testing.assert_allclose(p[r.full_key], alone, atol=1e-5)
-    st = predict(m, recs, stages=True)
+    st = predict(m, recs, stages=True, precision='fp32')
     for k in p: np.testing.assert_allclose(st[k].prod(0), p[k], atol=1e-6); assert st[k].shape[0] == 2
 
 def test_learns(tmp_path):
@@ -185,8 +209,9 @@ def test_text(recs, tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device')
 def test_cuda_mixed_precision(recs, tmp_path):
     m = fresh()
-    h = fit(m, recs, TC, device='cuda', checkpoint=tmp_path/'g.safetensors', progress=False)
+    h = fit(m, recs, TrainConfig(**{**TC.as_dict(), 'precision': 'auto'}), device='cuda', checkpoint=tmp_path/'g.safetensors', progress=False)
     assert all(np.isfinite(e['loss']) for e in h)
+    assert read_checkpoint(tmp_path/'g.safetensors').extra['precision'] == ('bf16' if torch.cuda.is_bf16_supported() else 'fp16')
     p = predict(m, recs)
     assert all(v.dtype == np.float32 and np.isfinite(v).all() for v in p.values())
     assert load_summarizer(tmp_path/'g.safetensors', feat_dim=8).config == MC.as_dict()

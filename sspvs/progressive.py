@@ -5,13 +5,13 @@
 # %% ../nbs/09_progressive.ipynb #17b95b46
 from __future__ import annotations
 from functools import reduce
-import operator
+import operator, contextlib
 import torch
 from torch import nn, Tensor
 from .encoders import VideoEncoder
 
 # %% auto #0
-__all__ = ['text_projection', 'ProgressiveSummarizer']
+__all__ = ['text_projection', 'no_fastpath', 'ProgressiveSummarizer']
 
 # %% ../nbs/09_progressive.ipynb #7d6c0674
 def text_projection(text_dim:int, # width of the text vectors (768 for BERT-base, 384 for MiniLM)
@@ -19,6 +19,16 @@ def text_projection(text_dim:int, # width of the text vectors (768 for BERT-base
                    )->nn.Sequential:
     "The official text-to-video projection: Linear(text_dim, text_dim), ReLU, Linear(text_dim, d_model)."
     return nn.Sequential(nn.Linear(text_dim, text_dim), nn.ReLU(), nn.Linear(text_dim, d_model))
+
+# %% ../nbs/09_progressive.ipynb #b8cb95ff
+@contextlib.contextmanager
+def no_fastpath(off:bool=True, # turn the fast path off for the duration (False: leave it as it is)
+               ):
+    "Turn torch's fused Transformer inference path off for the duration of the block, then restore the previous setting."
+    prev = torch.backends.mha.get_fastpath_enabled()
+    if off: torch.backends.mha.set_fastpath_enabled(False)
+    try: yield
+    finally: torch.backends.mha.set_fastpath_enabled(prev)
 
 # %% ../nbs/09_progressive.ipynb #2ceb3c8e
 class ProgressiveSummarizer(nn.Module):
@@ -49,12 +59,13 @@ class ProgressiveSummarizer(nn.Module):
             raise ValueError("this model was built with text_dim=%s, so it needs `text`" % self.text_dim if text is None
                              else "this model has no text projection (text_dim=None) but `text` was given")
         stages = []
-        for i, head in enumerate(self.heads):
-            _, h = self.encoder(x, mask)
-            h = h + self.encoder.project(x)
-            if i == 0 and text is not None: h = h + self.text_proj(text.to(h.dtype))[:, None]
-            s = torch.sigmoid(head(h)).squeeze(-1)
-            if mask is not None: s = s.masked_fill(~mask, 0.)
-            stages.append(s)
-            x = x * s[..., None].to(x.dtype) + x
+        with no_fastpath(x.device.type == 'cpu'):   # the fused inference path is slower on the CPU (see above)
+            for i, head in enumerate(self.heads):
+                _, h = self.encoder(x, mask)
+                h = h + self.encoder.project(x)
+                if i == 0 and text is not None: h = h + self.text_proj(text.to(h.dtype))[:, None]
+                s = torch.sigmoid(head(h)).squeeze(-1)
+                if mask is not None: s = s.masked_fill(~mask, 0.)
+                stages.append(s)
+                x = x * s[..., None].to(x.dtype) + x
         return dict(scores=reduce(operator.mul, stages), stages=stages)

@@ -40,7 +40,7 @@ def check_setting(dataset:str, # 'summe' or 'tvsum'
 # %% ../nbs/12_benchmark.ipynb #d783a4e5
 OFFICIAL_STAGES = {('summe', 'canonical'): 3, ('tvsum', 'canonical'): 4}
 OFFICIAL_REPEAT = {('summe', 'canonical'): 4, ('tvsum', 'canonical'): 1, ('summe', 'transfer'): 2, ('tvsum', 'transfer'): 1}
-MODEL_KEYS = ('d_model', 'n_layers', 'n_heads', 'd_ff', 'dropout', 'pos_scale', 'n_stages', 'head_dropout')
+MODEL_KEYS = ('d_model', 'n_layers', 'n_heads', 'd_ff', 'dropout', 'pos_scale', 'n_stages', 'head_dropout', 'in_dropout')
 
 def official_config(dataset:str, # 'summe' or 'tvsum'
                     setting:str='canonical', # 'canonical', 'augmented' or 'transfer'
@@ -49,7 +49,7 @@ def official_config(dataset:str, # 'summe' or 'tvsum'
     check_setting(dataset, setting)
     transfer = setting == 'transfer'
     return dict(d_model=1024, n_layers=3, n_heads=8, d_ff=4096, dropout=0.1, pos_scale=0.1,
-                n_stages=OFFICIAL_STAGES.get((dataset, setting), 2), head_dropout=0.1,
+                n_stages=OFFICIAL_STAGES.get((dataset, setting), 2), head_dropout=0.1, in_dropout=0.,
                 lr=5e-5 if transfer else 1e-4, epochs=10 if transfer else 40, batch_size=4, max_len=512,
                 repeat=OFFICIAL_REPEAT.get((dataset, setting), 2), val_frac=0.2, select='kendall', n_draws=100)
 
@@ -332,18 +332,14 @@ def fit_ridge(X, # (N, D) the step features of the training videos, stacked
 
 # %% ../nbs/12_benchmark.ipynb #40994c48
 import warnings
+from .metrics import evaluate_video, StepTargets, _targets as _annotations
 
 def _penalty_scores(W, b, records, metric:str, select:str)->np.ndarray:
-    "The mean `select` metric over `records` of each penalty's scores."
-    S = {r.full_key: np.asarray(r.features, dtype=np.float64) @ W.T + b for r in records}
-    res = []
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='.*negative scores')
-        for p in range(len(b)):
-            preds = {k: v[:, p].astype(np.float32) for k, v in S.items()}
-            res.append(float(np.mean([np.mean((preds[r.full_key] - minmax(r.gtscore)) ** 2) for r in records])) if select == 'loss'
-                       else evaluate(records, preds, metric)['mean'][select])
-    return np.array(res)
+    "The mean `select` metric over `records` of each penalty's scores (the protocol of `evaluate`, each video's annotations counted once)."
+    S = {r.full_key: (np.asarray(r.features, dtype=np.float64) @ W.T + b).astype(np.float32) for r in records}
+    if select == 'loss': return np.array([np.mean([np.mean((S[r.full_key][:, p] - minmax(r.gtscore)) ** 2) for r in records]) for p in range(len(b))])
+    tg = {r.full_key: StepTargets(_annotations(r), r.picks, r.n_frames) for r in records}
+    return np.array([np.mean([evaluate_video(S[r.full_key][:, p], r, metric, targets=tg[r.full_key])[select] for r in records]) for p in range(len(b))])
 
 def _stack(records)->tuple[np.ndarray, np.ndarray]:
     return np.concatenate([np.asarray(r.features) for r in records]), np.concatenate([minmax(r.gtscore) for r in records])
@@ -360,7 +356,8 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
     if not train or not test: raise SSPVSError("linear_probe: needs training and test videos")
     pen = [float(p) for p in penalties]
     if val:
-        v, how = _penalty_scores(*fit_ridge(*_stack(train), pen), val, metric, select), f'{len(val)} validation videos'
+        W, b = fit_ridge(*_stack(train), pen)
+        v, how = _penalty_scores(W, b, val, metric, select), f'{len(val)} validation videos'
     else:
         k = min(5, len(train))
         if k < 2: raise SSPVSError("linear_probe: without validation videos, cross-validation needs at least 2 training videos")
@@ -372,10 +369,10 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
     edge = len(pen) > 1 and i in (0, len(pen) - 1)
     if edge: warnings.warn(f"linear probe: the penalty chosen on {how} ({pen[i]:g}) is at the edge of the grid "
                            f"[{pen[0]:g}, {pen[-1]:g}]: the grid may be too narrow for these data", stacklevel=2)
-    W, b = fit_ridge(*_stack(train), [pen[i]])
+    if not val: W, b = fit_ridge(*_stack(train), pen)   # refit on all the training videos
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*negative scores')
-        t = evaluate(test, {r.full_key: (np.asarray(r.features, np.float64) @ W[0] + b[0]).astype(np.float32) for r in test}, metric)['mean']
+        t = evaluate(test, {r.full_key: (np.asarray(r.features, np.float64) @ W[i] + b[i]).astype(np.float32) for r in test}, metric)['mean']
     return dict(penalty=pen[i], index=i, edge=edge, chosen_on=how, select=select, val=[float(x) for x in v], test=t)
 
 # %% ../nbs/12_benchmark.ipynb #1ff3f18f
@@ -610,7 +607,7 @@ def check_config(cfg:dict, # a flat configuration
                          + (" (the width comes from the pretrained checkpoint)" if arch and 'd_model' in arch else ''))
     if 'lr' in c and not (isinstance(c['lr'], (int, float)) and np.isfinite(c['lr']) and c['lr'] > 0): raise SSPVSError(f"--lr must be a positive number, got {c['lr']!r}")
     if 'val_frac' in c and not 0 <= c['val_frac'] < 1: raise SSPVSError(f"--val_frac must be in [0, 1), got {c['val_frac']!r}")
-    for k in ('dropout', 'head_dropout'):
+    for k in ('dropout', 'head_dropout', 'in_dropout'):
         if k in c and not 0 <= c[k] < 1: raise SSPVSError(f"--{k} must be in [0, 1), got {c[k]!r}")
     if 'select' in c and c['select'] not in METRICS + ('loss',): raise SSPVSError(f"--select must be f1, kendall, spearman or loss, got {c['select']!r}")
     return cfg

@@ -57,7 +57,8 @@ def official_config(dataset:str, # 'summe' or 'tvsum'
 def small_config(dataset:str='tvsum', setting:str='canonical', **kwargs)->dict:
     "The small CPU preset: `official_config` with a tiny encoder and a short schedule (`kwargs` override)."
     c = official_config(dataset, setting)
-    c.update(d_model=64, n_layers=2, n_heads=4, d_ff=128, lr=1e-3, epochs=6, batch_size=4, max_len=256, repeat=min(c['repeat'], 2), n_draws=10)
+    c.update(d_model=64, n_layers=2, n_heads=4, d_ff=128, lr=1e-3, epochs=12, batch_size=4, max_len=256, repeat=min(c['repeat'], 2), n_draws=10,
+             n_stages=2, dropout=0., head_dropout=0.5, in_dropout=0.5)   # measured in 92_probe_gap
     unknown = set(kwargs) - set(c)
     if unknown: raise SSPVSError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
     c.update(kwargs)

@@ -313,7 +313,7 @@ def split_baselines(records:list, # the split's test VideoRecords
     return dict(random=b['random'], human=b['human'], videos={r.full_key: b['videos'][r.key] for r in records})
 
 # %% ../nbs/12_benchmark.ipynb #625e29b1
-PROBE_PENALTIES = tuple(float(x) for x in np.logspace(-3, 6, 19))   # per-step ridge penalties the probe chooses from
+PROBE_PENALTIES = tuple(float(x) for x in np.logspace(-3, 9, 25))   # per-step ridge penalties the probe chooses from
 
 def fit_ridge(X, # (N, D) the step features of the training videos, stacked
               y, # (N,) the training target of each step
@@ -337,7 +337,7 @@ from .metrics import evaluate_video, StepTargets, _targets as _annotations
 
 def _penalty_scores(W, b, records, metric:str, select:str)->np.ndarray:
     "The mean `select` metric over `records` of each penalty's scores (the protocol of `evaluate`, each video's annotations counted once)."
-    S = {r.full_key: (np.asarray(r.features, dtype=np.float64) @ W.T + b).astype(np.float32) for r in records}
+    S = {r.full_key: np.asarray(r.features, dtype=np.float64) @ W.T + b for r in records}   # float64: see above
     if select == 'loss': return np.array([np.mean([np.mean((S[r.full_key][:, p] - minmax(r.gtscore)) ** 2) for r in records]) for p in range(len(b))])
     tg = {r.full_key: StepTargets(_annotations(r), r.picks, r.n_frames) for r in records}
     return np.array([np.mean([evaluate_video(S[r.full_key][:, p], r, metric, targets=tg[r.full_key])[select] for r in records]) for p in range(len(b))])
@@ -373,7 +373,7 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
     if not val: W, b = fit_ridge(*_stack(train), pen)   # refit on all the training videos
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*negative scores')
-        t = evaluate(test, {r.full_key: (np.asarray(r.features, np.float64) @ W[i] + b[i]).astype(np.float32) for r in test}, metric)['mean']
+        t = evaluate(test, {r.full_key: np.asarray(r.features, np.float64) @ W[i] + b[i] for r in test}, metric)['mean']
     return dict(penalty=pen[i], index=i, edge=edge, chosen_on=how, select=select, val=[float(x) for x in v], test=t)
 
 # %% ../nbs/12_benchmark.ipynb #1ff3f18f

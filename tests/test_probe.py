@@ -59,16 +59,16 @@ def test_edge_of_the_grid_warns(data):
 
 @pytest.mark.parametrize('dataset', ['summe', 'tvsum'])
 def test_stand_in_penalty_inside_the_grid(dataset):
-    "On the bundled stand-ins, the penalty chosen for split 0, seeds 0 and 1, lies strictly inside PROBE_PENALTIES."
+    "On the bundled stand-ins, the penalty chosen for every split and both seeds of the main job lies strictly inside PROBE_PENALTIES."
     files = load_benchmarks(synthetic_dir())
     sp, _ = B.get_splits(files, dataset, 'canonical')
     cfg = B.small_config(dataset); target = B.target_file(files, dataset)
-    for seed in (0, 1):
-        tr, va = B.carve_validation(sp[0].train_keys, cfg['val_frac'], seed=seed, prefer=target.stem)
-        R = lambda ks: [get_record(files, k) for k in ks]
+    R = lambda ks: [get_record(files, k) for k in ks]
+    for split, seed in [(i, s) for i in range(len(sp)) for s in (0, 1)]:
+        tr, va = B.carve_validation(sp[split].train_keys, cfg['val_frac'], seed=seed, prefer=target.stem)
         with warnings.catch_warnings():
             warnings.simplefilter('error')      # an edge warning fails the test
-            r = B.linear_probe(R(tr), R(va), R(sp[0].test_keys), B.default_metric(dataset), cfg['select'])
+            r = B.linear_probe(R(tr), R(va), R(sp[split].test_keys), B.default_metric(dataset), cfg['select'])
         assert 0 < r['index'] < len(B.PROBE_PENALTIES) - 1, r['penalty']
         assert r['test']['kendall'] > 0.05
 

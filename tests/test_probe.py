@@ -54,8 +54,8 @@ def test_edge_of_the_grid_warns(data):
     assert r['edge'] is False and not any('edge of the grid' in str(x.message) for x in w)   # one penalty: no edge to speak of
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
-        r = B.linear_probe(recs[:6], recs[6:8], recs[8:], 'avg', 'loss', penalties=[1e6, 1e7])    # both far too strong: the smaller wins
-    assert r['edge'] is True and r['index'] == 0 and any('edge of the grid' in str(x.message) for x in w)
+        r = B.linear_probe(recs[:6], recs[6:8], recs[8:], 'avg', 'loss', penalties=[1e6, 1e7])    # a grid of two: whichever wins is at an edge
+    assert r['edge'] is True and r['index'] in (0, 1) and any('edge of the grid' in str(x.message) for x in w)
 
 @pytest.mark.parametrize('dataset', ['summe', 'tvsum'])
 def test_stand_in_penalty_inside_the_grid(dataset):

@@ -17,13 +17,14 @@ from .synthetic import synthetic_dir
 from .learner import TrainConfig, build_summarizer, fit, predict, save_checkpoint, read_checkpoint
 
 # %% auto #0
-__all__ = ['SETTINGS', 'DATASETS', 'OFFICIAL_STAGES', 'OFFICIAL_REPEAT', 'MODEL_KEYS', 'METRICS', 'SELECTIONS', 'METRIC_NAMES',
-           'TRAIN_KEYS', 'ARCH_KEYS', 'MAIN_JOB', 'check_setting', 'official_config', 'small_config', 'find_split_file',
-           'target_file', 'make_splits', 'get_splits', 'save_splits', 'carve_validation', 'select_epochs',
-           'published_f1_only', 'aggregate', 'results_markdown', 'plot_splits', 'plot_scores', 'model_config',
-           'train_config', 'variant_name', 'split_baselines', 'checkpoint_feat_dim', 'make_model', 'run_split',
-           'default_out', 'write_outputs', 'check_config', 'check_run_inputs', 'run_benchmark', 'resolve_config',
-           'set_threads', 'sspvs_benchmark', 'sspvs_train']
+__all__ = ['SETTINGS', 'DATASETS', 'OFFICIAL_STAGES', 'OFFICIAL_REPEAT', 'MODEL_KEYS', 'METRICS', 'SELECTIONS', 'PROBE_SELECTION',
+           'METRIC_NAMES', 'TRAIN_KEYS', 'PROBE_PENALTIES', 'ARCH_KEYS', 'MAIN_JOB', 'check_setting', 'official_config',
+           'small_config', 'find_split_file', 'target_file', 'make_splits', 'get_splits', 'save_splits',
+           'carve_validation', 'select_epochs', 'published_f1_only', 'aggregate', 'results_markdown', 'plot_splits',
+           'plot_scores', 'model_config', 'train_config', 'variant_name', 'split_baselines', 'fit_ridge',
+           'linear_probe', 'vs_probe', 'probe_summary', 'probe_markdown', 'checkpoint_feat_dim', 'make_model',
+           'run_split', 'default_out', 'write_outputs', 'check_config', 'check_run_inputs', 'run_benchmark',
+           'resolve_config', 'set_threads', 'sspvs_benchmark', 'sspvs_train']
 
 # %% ../nbs/12_benchmark.ipynb #cc3d86d6
 SETTINGS = ('canonical', 'augmented', 'transfer')
@@ -39,7 +40,7 @@ def check_setting(dataset:str, # 'summe' or 'tvsum'
 # %% ../nbs/12_benchmark.ipynb #d783a4e5
 OFFICIAL_STAGES = {('summe', 'canonical'): 3, ('tvsum', 'canonical'): 4}
 OFFICIAL_REPEAT = {('summe', 'canonical'): 4, ('tvsum', 'canonical'): 1, ('summe', 'transfer'): 2, ('tvsum', 'transfer'): 1}
-MODEL_KEYS = ('d_model', 'n_layers', 'n_heads', 'd_ff', 'dropout', 'pos_scale', 'n_stages', 'head_dropout')
+MODEL_KEYS = ('d_model', 'n_layers', 'n_heads', 'd_ff', 'dropout', 'pos_scale', 'n_stages', 'head_dropout', 'in_dropout')
 
 def official_config(dataset:str, # 'summe' or 'tvsum'
                     setting:str='canonical', # 'canonical', 'augmented' or 'transfer'
@@ -48,7 +49,7 @@ def official_config(dataset:str, # 'summe' or 'tvsum'
     check_setting(dataset, setting)
     transfer = setting == 'transfer'
     return dict(d_model=1024, n_layers=3, n_heads=8, d_ff=4096, dropout=0.1, pos_scale=0.1,
-                n_stages=OFFICIAL_STAGES.get((dataset, setting), 2), head_dropout=0.1,
+                n_stages=OFFICIAL_STAGES.get((dataset, setting), 2), head_dropout=0.1, in_dropout=0.,
                 lr=5e-5 if transfer else 1e-4, epochs=10 if transfer else 40, batch_size=4, max_len=512,
                 repeat=OFFICIAL_REPEAT.get((dataset, setting), 2), val_frac=0.2, select='kendall', n_draws=100,
                 precision='auto')   # sspvs.learner.resolve_precision: bf16 on CUDA and on CPUs with native bf16, else fp32
@@ -57,7 +58,8 @@ def official_config(dataset:str, # 'summe' or 'tvsum'
 def small_config(dataset:str='tvsum', setting:str='canonical', **kwargs)->dict:
     "The small CPU preset: `official_config` with a tiny encoder and a short schedule (`kwargs` override)."
     c = official_config(dataset, setting)
-    c.update(d_model=64, n_layers=2, n_heads=4, d_ff=128, lr=1e-3, epochs=6, batch_size=4, max_len=256, repeat=min(c['repeat'], 2), n_draws=10,
+    c.update(d_model=64, n_layers=2, n_heads=4, d_ff=128, lr=1e-3, epochs=12, batch_size=4, max_len=256, repeat=min(c['repeat'], 2), n_draws=10,
+             n_stages=2, dropout=0., head_dropout=0.5, in_dropout=0.5,   # measured in 92_probe_gap
              precision='fp32')   # bf16 gains nothing for this 64-wide model, even with AMX (sspvs.learner, Precision); fp32 is the same on every machine
     unknown = set(kwargs) - set(c)
     if unknown: raise SSPVSError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
@@ -177,6 +179,8 @@ def published_f1_only(dataset:str, setting:str)->bool:
     return dataset == 'tvsum' or setting == 'transfer'
 
 # %% ../nbs/12_benchmark.ipynb #06f60198
+PROBE_SELECTION = 'validation (penalty)'   # the probe's row in the tables: its penalty is chosen on the validation videos
+
 def _mean_std(xs)->tuple[float, float]:
     xs = np.asarray(xs, dtype=float)
     return float(xs.mean()), float(xs.std(ddof=1)) if len(xs) > 1 else 0.
@@ -184,7 +188,7 @@ def _mean_std(xs)->tuple[float, float]:
 def aggregate(runs:list[dict], # finished runs: {variant, dataset, setting, split, seed, selected}
               baselines:dict, # split index -> {'random': {...}, 'human': {...}}
              )->list[dict]:
-    "Table rows: mean and std over splits and seeds per (variant, dataset, setting, selection), then the baselines."
+    "Table rows: mean and std over splits and seeds per (variant, dataset, setting, selection), then the linear probe (runs that have one) and the baselines."
     rows, groups = [], {}
     for r in runs:
         for sel, m in r['selected'].items(): groups.setdefault((r['variant'], r['dataset'], r['setting'], sel), []).append((r, m))
@@ -198,6 +202,12 @@ def aggregate(runs:list[dict], # finished runs: {variant, dataset, setting, spli
         rows.append(row)
     for (dataset, setting) in dict.fromkeys((r['dataset'], r['setting']) for r in runs):
         splits = sorted({r['split'] for r in runs if (r['dataset'], r['setting']) == (dataset, setting)})
+        probes = {(r['split'], r['seed']): r['probe'] for r in runs if (r['dataset'], r['setting']) == (dataset, setting) and r.get('probe')}
+        if probes:   # one per (split, seed): the probe does not depend on the variant
+            row = dict(variant='linear probe', dataset=dataset, setting=setting, selection=PROBE_SELECTION, runs=len(probes),
+                       splits=sorted({s for s, _ in probes}), seeds=sorted({s for _, s in probes}), epoch=None)
+            for k in METRICS: row[k], row[k + '_std'] = _mean_std([p['test'][k] for p in probes.values()])
+            rows.append(row)
         for b, name in (('random', 'random'), ('human', 'human (leave-one-out)')):
             row = dict(variant=name, dataset=dataset, setting=setting, selection='-', runs=len(splits), splits=splits, seeds=[], epoch=None)
             for k in METRICS: row[k], row[k + '_std'] = _mean_std([baselines[s][b][k] for s in splits])
@@ -226,12 +236,15 @@ def plot_splits(runs:list[dict], # finished runs (see `aggregate`)
                 selection:str='validation', # which epoch of each run to show
                 title:str|None=None,
                ):
-    "Per-split bars of F1, Kendall tau and Spearman rho: model(s) against the random and human baselines. Returns the figure."
+    "Per-split bars of F1, Kendall tau and Spearman rho: model(s) against the linear probe (where the runs have one), random and human baselines. Returns the figure."
     import pandas as pd, seaborn as sns, matplotlib.pyplot as plt
     recs = []
     for r in runs:
         if selection not in r['selected']: continue
         for k in METRICS: recs.append(dict(split=r['split'], method=r['variant'], metric=METRIC_NAMES[k], value=r['selected'][selection][k]))
+    probes = {(r['split'], r['seed']): r['probe'] for r in runs if r.get('probe')}
+    for (s, _), p in sorted(probes.items()):
+        for k in METRICS: recs.append(dict(split=s, method='linear probe', metric=METRIC_NAMES[k], value=p['test'][k]))
     for s in sorted({r['split'] for r in runs}):
         for b, name in (('random', 'random'), ('human', 'human')):
             for k in METRICS: recs.append(dict(split=s, method=name, metric=METRIC_NAMES[k], value=baselines[s][b][k]))
@@ -301,6 +314,105 @@ def split_baselines(records:list, # the split's test VideoRecords
     b = baselines(records, metric, n_draws=n_draws, seed=0)
     return dict(random=b['random'], human=b['human'], videos={r.full_key: b['videos'][r.key] for r in records})
 
+# %% ../nbs/12_benchmark.ipynb #625e29b1
+PROBE_PENALTIES = tuple(float(x) for x in np.logspace(-3, 9, 25))   # per-step ridge penalties the probe chooses from
+
+def fit_ridge(X, # (N, D) the step features of the training videos, stacked
+              y, # (N,) the training target of each step
+              penalties=PROBE_PENALTIES, # each minimises mean((X w + b - y)^2) + penalty * |w|^2 (all > 0)
+             )->tuple[np.ndarray, np.ndarray]: # (weights (P, D), intercepts (P,)): one per penalty
+    "Ridge regression for every penalty at once, from one eigendecomposition of the centred Gram matrix (float64)."
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or y.shape != (len(X),) or not len(X): raise SSPVSError(f"fit_ridge: need (N, D) features and N targets, got {X.shape} and {y.shape}")
+    pen = np.atleast_1d(np.asarray(penalties, dtype=np.float64))
+    if not len(pen) or not (pen > 0).all(): raise SSPVSError(f"fit_ridge: penalties must be positive, got {pen.tolist()}")
+    mu, ym = X.mean(0), y.mean()
+    Xc = X - mu
+    s, V = np.linalg.eigh(Xc.T @ Xc)
+    proj = V.T @ (Xc.T @ (y - ym))
+    W = (proj[None] / (np.clip(s, 0, None)[None] + len(X) * pen[:, None])) @ V.T
+    return W, ym - W @ mu
+
+# %% ../nbs/12_benchmark.ipynb #40994c48
+import warnings
+from .metrics import evaluate_video, StepTargets, _targets as _annotations
+
+def _penalty_scores(W, b, records, metric:str, select:str)->np.ndarray:
+    "The mean `select` metric over `records` of each penalty's scores (the protocol of `evaluate`, each video's annotations counted once)."
+    S = {r.full_key: np.asarray(r.features, dtype=np.float64) @ W.T + b for r in records}   # float64: see above
+    if select == 'loss': return np.array([np.mean([np.mean((S[r.full_key][:, p] - minmax(r.gtscore)) ** 2) for r in records]) for p in range(len(b))])
+    tg = {r.full_key: StepTargets(_annotations(r), r.picks, r.n_frames) for r in records}
+    return np.array([np.mean([evaluate_video(S[r.full_key][:, p], r, metric, targets=tg[r.full_key])[select] for r in records]) for p in range(len(b))])
+
+def _stack(records)->tuple[np.ndarray, np.ndarray]:
+    return np.concatenate([np.asarray(r.features) for r in records]), np.concatenate([minmax(r.gtscore) for r in records])
+
+def linear_probe(train:list, # the run's training VideoRecords (what the model trains on)
+                 val:list, # its validation VideoRecords (what selects the model's epoch); [] : cross-validation on `train`
+                 test:list, # its test VideoRecords
+                 metric:str='avg', # F1 over annotators: 'avg' or 'max'
+                 select:str='kendall', # the metric that chooses the penalty, as `select` chooses the model's epoch
+                 penalties=PROBE_PENALTIES, # the grid
+                )->dict: # penalty, index, edge, chosen_on, select, val (per penalty), test {f1, kendall, spearman}
+    "Ridge regression from step features to the min-max normalised gtscore; penalty chosen on `val`; the protocol's metrics on `test`."
+    if select not in METRICS + ('loss',): raise SSPVSError(f"linear_probe: select must be f1, kendall, spearman or loss, got {select!r}")
+    if not train or not test: raise SSPVSError("linear_probe: needs training and test videos")
+    pen = [float(p) for p in penalties]
+    if val:
+        W, b = fit_ridge(*_stack(train), pen)
+        v, how = _penalty_scores(W, b, val, metric, select), f'{len(val)} validation videos'
+    else:
+        k = min(5, len(train))
+        if k < 2: raise SSPVSError("linear_probe: without validation videos, cross-validation needs at least 2 training videos")
+        folds = np.array_split(np.arange(len(train)), k)
+        v = np.mean([_penalty_scores(*fit_ridge(*_stack([train[j] for j in range(len(train)) if j not in f]), pen), [train[j] for j in f], metric, select)
+                     for f in folds], 0)
+        how = f'{k}-fold cross-validation over the training videos'
+    i = int(np.argmin(v) if select == 'loss' else np.argmax(v))
+    edge = len(pen) > 1 and i in (0, len(pen) - 1)
+    if edge: warnings.warn(f"linear probe: the penalty chosen on {how} ({pen[i]:g}) is at the edge of the grid "
+                           f"[{pen[0]:g}, {pen[-1]:g}]: the grid may be too narrow for these data", stacklevel=2)
+    if not val: W, b = fit_ridge(*_stack(train), pen)   # refit on all the training videos
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*negative scores')
+        t = evaluate(test, {r.full_key: np.asarray(r.features, np.float64) @ W[i] + b[i] for r in test}, metric)['mean']
+    return dict(penalty=pen[i], index=i, edge=edge, chosen_on=how, select=select, val=[float(x) for x in v], test=t)
+
+# %% ../nbs/12_benchmark.ipynb #1ff3f18f
+def vs_probe(run:dict, # a finished run with `probe` (from `run_split`)
+             selection:str='validation', # the model's epoch; 'last' where the run has no validation
+            )->dict:
+    "One run: the model's test metrics against its linear probe's on the same videos, and their difference (model - probe)."
+    sel = selection if selection in run['selected'] else 'last'
+    m, p = run['selected'][sel], run['probe']['test']
+    return dict(variant=run['variant'], dataset=run['dataset'], setting=run['setting'], split=run['split'], seed=run['seed'], selection=sel,
+                penalty=run['probe']['penalty'], model={k: m[k] for k in METRICS}, probe={k: p[k] for k in METRICS},
+                diff={k: m[k] - p[k] for k in METRICS})
+
+def probe_summary(runs:list[dict], # finished runs with `probe`
+                  metric:str='kendall', # the metric compared
+                  selection:str='validation', # the model's epoch
+                 )->list[dict]:
+    "Per (variant, dataset, setting): mean model and probe `metric`, mean and sd of the per-run difference, runs the model is ahead in, sign-test p."
+    from scipy.stats import binomtest
+    groups = {}
+    for r in runs:
+        if r.get('probe'): groups.setdefault((r['variant'], r['dataset'], r['setting']), []).append(vs_probe(r, selection))
+    res = []
+    for (variant, dataset, setting), g in groups.items():
+        d = np.array([c['diff'][metric] for c in g]); ahead, behind = int((d > 0).sum()), int((d < 0).sum())
+        res.append(dict(variant=variant, dataset=dataset, setting=setting, selection=g[0]['selection'], metric=metric, runs=len(g),
+                        model=float(np.mean([c['model'][metric] for c in g])), probe=float(np.mean([c['probe'][metric] for c in g])),
+                        diff=_mean_std(d)[0], diff_std=_mean_std(d)[1], ahead=ahead, behind=behind,
+                        sign_p=float(binomtest(ahead, ahead + behind).pvalue) if ahead + behind else 1.))
+    return res
+
+def probe_markdown(summary:list[dict])->str:
+    "One line per row of `probe_summary`."
+    return '\n'.join(f"- {s['variant']} {s['dataset']} {s['setting']}: model {METRIC_NAMES[s['metric']]} {s['model']:.3f} ({s['selection']} epoch) "
+                     f"vs linear probe {s['probe']:.3f}; per-run difference {s['diff']:+.3f} ± {s['diff_std']:.3f}, model ahead in "
+                     f"{s['ahead']} of {s['runs']} runs (sign test p = {s['sign_p']:.2g})" for s in summary)
+
 # %% ../nbs/12_benchmark.ipynb #58192325
 ARCH_KEYS = ('d_model', 'n_layers', 'n_heads', 'd_ff')
 
@@ -353,12 +465,17 @@ def run_split(files:dict, # stem -> BenchmarkFile
     "Train and score one split with one seed (resuming or skipping what an earlier call finished); returns the run's result."
     run_dir = Path(out)/f'split{index}'/f'seed{seed}'
     done = run_dir/'result.json'
-    if done.exists(): return json.loads(done.read_text())
-    (run_dir/'epochs').mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
     target = target_file(files, dataset); metric = default_metric(dataset); select = cfg['select']
     train_keys, val_keys = carve_validation(split.train_keys, cfg['val_frac'], seed=seed, prefer=target.stem)
     tr, va, te = ([get_record(files, k) for k in keys] for keys in (train_keys, val_keys, split.test_keys))
+    if done.exists():
+        res = json.loads(done.read_text())
+        if 'probe' not in res:   # finished before the probe existed: add it
+            res['probe'] = linear_probe(tr, va, te, metric, select); save_json(res, done)
+        return res
+    (run_dir/'epochs').mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    probe = linear_probe(tr, va, te, metric, select)   # the same videos, the same choice rule, the same protocol
     set_seed(seed)   # the initial weights depend on the seed alone
     model, te_enc, mc = make_model(cfg, target.feat_dim, pretrained, text, data=target.path.name)
     device = get_device(device)
@@ -391,7 +508,7 @@ def run_split(files:dict, # stem -> BenchmarkFile
     result = dict(dataset=dataset, setting=setting, variant=variant_name(pretrained, text), split=index, seed=seed, metric=metric,
                   model=mc, train=train_config(cfg, seed).as_dict(), device=str(device), pretrained=None if pretrained is None else str(pretrained),
                   n_train=len(tr), n_val=len(va), n_test=len(te), val_keys=val_keys, test_keys=list(split.test_keys),
-                  history=history, selected=selected, train_seconds=round(sum(h['seconds'] for h in history), 1),
+                  history=history, selected=selected, probe=probe, train_seconds=round(sum(h['seconds'] for h in history), 1),
                   best_checkpoint=best.name if best.exists() else None, seconds=round(time.time() - t0, 1))
     save_json(result, done)
     import shutil; shutil.rmtree(run_dir/'epochs', ignore_errors=True)
@@ -429,7 +546,8 @@ def _pred_key(full_key:str, target)->str: return full_key.rsplit('/', 1)[1] if f
 def write_outputs(out:Path, files:dict, dataset:str, runs:list, base:dict, rows:list, meta:dict, figures:bool=True)->str:
     "Write the table (markdown, JSON), the predictions files and the figures; returns the markdown."
     target = target_file(files, dataset)
-    save_json(dict(meta, rows=rows, runs=[{k: v for k, v in r.items() if k != 'history'} for r in runs], baselines=base), out/'results.json')
+    probe = dict(summary=probe_summary(runs), runs=[vs_probe(r) for r in runs if r.get('probe')])
+    save_json(dict(meta, rows=rows, runs=[{k: v for k, v in r.items() if k != 'history'} for r in runs], baselines=base, probe=probe), out/'results.json')
     seeds = sorted({r['seed'] for r in runs})
     for s in seeds:
         preds = {}
@@ -447,9 +565,11 @@ def write_outputs(out:Path, files:dict, dataset:str, runs:list, base:dict, rows:
              f"- epoch selection: 'validation' = best validation {meta['config']['select']} on {runs[0]['n_val']} videos carved from each split's training keys; "
              "'last' = the final epoch; 'test-selected (optimistic)' = the official rule, which picks the epoch on the test videos (shown only to compare with published numbers)",
              f"- baselines on the same test videos: random = mean of {meta['config']['n_draws']} draws of uniform scores; human = leave-one-out agreement of the annotators",
+             f"- linear probe: ridge regression from each step's features to the training target, fitted on each run's training videos, its penalty "
+             f"chosen by {meta['config']['select']} on the run's validation videos (penalties chosen: {', '.join(f'{p:g}' for p in sorted({r['probe']['penalty'] for r in runs if r.get('probe')}))})",
              f"- predictions: `predictions.h5` (seed {seeds[0]}, validation-selected epoch)" +
              (f"; score them with `sspvs-evaluate {target.path} {out/'predictions.h5'}`" if covered else " (not every video of the target is a test video of these splits)"),
-             '', md, '']
+             '', md, '', '## Model against the linear probe, run by run', '', probe_markdown(probe['summary']), '']
     with atomic_path(out/'results.md') as tmp: tmp.write_text('\n'.join(lines))
     if figures: _figures(out, files, dataset, runs, base)
     return md
@@ -491,7 +611,7 @@ def check_config(cfg:dict, # a flat configuration
                          + (" (the width comes from the pretrained checkpoint)" if arch and 'd_model' in arch else ''))
     if 'lr' in c and not (isinstance(c['lr'], (int, float)) and np.isfinite(c['lr']) and c['lr'] > 0): raise SSPVSError(f"--lr must be a positive number, got {c['lr']!r}")
     if 'val_frac' in c and not 0 <= c['val_frac'] < 1: raise SSPVSError(f"--val_frac must be in [0, 1), got {c['val_frac']!r}")
-    for k in ('dropout', 'head_dropout'):
+    for k in ('dropout', 'head_dropout', 'in_dropout'):
         if k in c and not 0 <= c[k] < 1: raise SSPVSError(f"--{k} must be in [0, 1), got {c[k]!r}")
     if 'precision' in c: check_precision(c['precision'])
     if 'select' in c and c['select'] not in METRICS + ('loss',): raise SSPVSError(f"--select must be f1, kendall, spearman or loss, got {c['select']!r}")
@@ -541,7 +661,7 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
                   figures:bool=True, # write the figures
                   log=print, # where progress lines go (None: nowhere)
                  )->dict:
-    "Run (or resume) the benchmark of `dataset` in `setting`; write the outputs into `out`. Returns rows, runs, baselines, out, markdown."
+    "Run (or resume) the benchmark of `dataset` in `setting`; write the outputs into `out`. Returns rows, runs, baselines, out, markdown, splits, probe (`probe_summary`)."
     log = log or (lambda *a, **k: None)
     files, cfg, sp, source, folds = check_run_inputs(data, dataset, setting, cfg, seeds, folds, splits, device, pretrained)   # before anything is created
     out = check_out_path(out if out is not None else default_out(dataset, setting))
@@ -564,10 +684,10 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
             v = r['selected'].get('validation', r['selected']['last'])
             log(f"  split {i} seed {s}: {r['n_train']} train / {r['n_val']} val / {r['n_test']} test videos, {len(r['history'])} epochs in {r['train_seconds']:.0f} s; "
                 f"test at epoch {v['epoch']}: F1 {100*v['f1']:.1f} tau {v['kendall']:.3f} rho {v['spearman']:.3f} "
-                f"(random F1 {100*base[i]['random']['f1']:.1f} tau {base[i]['random']['kendall']:.3f}; human F1 {100*base[i]['human']['f1']:.1f} tau {base[i]['human']['kendall']:.3f})")
+                f"(linear probe F1 {100*r['probe']['test']['f1']:.1f} tau {r['probe']['test']['kendall']:.3f}; random F1 {100*base[i]['random']['f1']:.1f} tau {base[i]['random']['kendall']:.3f}; human F1 {100*base[i]['human']['f1']:.1f} tau {base[i]['human']['kendall']:.3f})")
     rows = aggregate(runs, base)
     md = write_outputs(out, files, dataset, runs, base, rows, meta, figures)
-    return dict(rows=rows, runs=runs, baselines=base, out=out, markdown=md, splits=source)
+    return dict(rows=rows, runs=runs, baselines=base, out=out, markdown=md, splits=source, probe=probe_summary(runs))
 
 # %% ../nbs/12_benchmark.ipynb #7a3e162b
 MAIN_JOB = dict(seeds=2)   # seeds per split of the no-argument run; its epochs and model are `small_config`'s
@@ -634,13 +754,13 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
     prec = resolve_precision(cfgs[targets[0]]['precision'], device)
     print(f"{prog}: data: {'the bundled synthetic benchmark (stand-ins made by sspvs.synthetic, not the real SumMe/TVSum), ' if synthetic else ''}"
           f"{synthetic_dir() if synthetic else data}; preset {preset}; seed(s) {', '.join(map(str, seeds))}; precision {prec}; {n_threads} CPU thread(s)")
-    t0, rows = time.time(), []
+    t0, rows, probe = time.time(), [], []
     for ds in targets:
         o = root if len(targets) == 1 else root/name(ds)
         res = run_benchmark(data, ds, setting, cfgs[ds], o, seeds=seeds, folds=folds, splits=splits, device=device,
                             pretrained=pretrained, text=text, progress=progress, figures=figures)
-        rows += res['rows']
-    md = results_markdown(rows)
+        rows += res['rows']; probe += res['probe']
+    md = results_markdown(rows) + '\n\nModel against the linear probe, run by run:\n' + probe_markdown(probe)
     if len(targets) > 1:
         with atomic_path(root/'results.md') as tmp: tmp.write_text(md + '\n')
     print(f"\n{md}\n\n{prog}: {time.time() - t0:.0f} s; results, predictions, checkpoints and figures in {root}")

@@ -80,6 +80,7 @@ class ModelConfig:
     n_stages:int=3         # progressive stages (official: SumMe 3, TVSum 4, other settings 1-2)
     text_dim:int|None=None # width of the text sentence vector; None: no text guidance
     head_dropout:float=0.1 # dropout in each stage head
+    in_dropout:float=0.0   # dropout on the input features in training (not in the official model)
 
     @classmethod
     def small(cls, feat_dim:int=1024, **kwargs)->ModelConfig:
@@ -121,7 +122,7 @@ def build_summarizer(config:dict|ModelConfig, # a ModelConfig, or a dict of its 
     if (bad := sorted(set(cfg) - known)): raise SSPVSError(f"model config: unknown key {bad[0]!r} (known: {', '.join(sorted(known))})")
     cfg = ModelConfig(**cfg)
     enc = VideoEncoder(**{k: getattr(cfg, k) for k in _ENC_KEYS})
-    return ProgressiveSummarizer(enc, n_stages=cfg.n_stages, text_dim=cfg.text_dim, dropout=cfg.head_dropout)
+    return ProgressiveSummarizer(enc, n_stages=cfg.n_stages, text_dim=cfg.text_dim, dropout=cfg.head_dropout, in_dropout=cfg.in_dropout)
 
 # %% ../nbs/11_learner.ipynb #eaf8832a
 CHECKPOINT_FORMAT = 'sspvs-checkpoint/1'

@@ -5,13 +5,13 @@
 # %% ../nbs/09_progressive.ipynb #17b95b46
 from __future__ import annotations
 from functools import reduce
-import operator
+import operator, contextlib
 import torch
 from torch import nn, Tensor
 from .encoders import VideoEncoder
 
 # %% auto #0
-__all__ = ['text_projection', 'ProgressiveSummarizer']
+__all__ = ['text_projection', 'no_fastpath', 'ProgressiveSummarizer']
 
 # %% ../nbs/09_progressive.ipynb #7d6c0674
 def text_projection(text_dim:int, # width of the text vectors (768 for BERT-base, 384 for MiniLM)
@@ -20,6 +20,16 @@ def text_projection(text_dim:int, # width of the text vectors (768 for BERT-base
     "The official text-to-video projection: Linear(text_dim, text_dim), ReLU, Linear(text_dim, d_model)."
     return nn.Sequential(nn.Linear(text_dim, text_dim), nn.ReLU(), nn.Linear(text_dim, d_model))
 
+# %% ../nbs/09_progressive.ipynb #b8cb95ff
+@contextlib.contextmanager
+def no_fastpath(off:bool=True, # turn the fast path off for the duration (False: leave it as it is)
+               ):
+    "Turn torch's fused Transformer inference path off for the duration of the block, then restore the previous setting."
+    prev = torch.backends.mha.get_fastpath_enabled()
+    if off: torch.backends.mha.set_fastpath_enabled(False)
+    try: yield
+    finally: torch.backends.mha.set_fastpath_enabled(prev)
+
 # %% ../nbs/09_progressive.ipynb #2ceb3c8e
 class ProgressiveSummarizer(nn.Module):
     "N stages over one shared `VideoEncoder`; `forward` returns the product of the stage scores and each stage's scores."
@@ -27,6 +37,7 @@ class ProgressiveSummarizer(nn.Module):
                  n_stages:int=3, # number of stages N (official: SumMe 3, TVSum 4, other settings 1-2)
                  text_dim:int|None=None, # width of the text sentence vector; None: no text guidance
                  dropout:float=0.1, # dropout in each stage head
+                 in_dropout:float=0., # dropout on the input step features in training (the official model has none)
                 ):
         super().__init__()
         if n_stages < 1: raise ValueError(f"a progressive summarizer needs at least one stage, got n_stages={n_stages}")
@@ -34,12 +45,13 @@ class ProgressiveSummarizer(nn.Module):
         d = encoder.d_model
         self.heads = nn.ModuleList([nn.Sequential(nn.Dropout(dropout), nn.Linear(d, 1)) for _ in range(n_stages)])
         self.text_proj = text_projection(text_dim, d) if text_dim else None
-        self.head_dropout = dropout
+        self.head_dropout, self.in_dropout = dropout, in_dropout
 
     @property
     def config(self)->dict:
         "Everything needed to rebuild the model: the encoder's arguments plus the summarizer's."
-        return {**self.encoder.config, 'n_stages': self.n_stages, 'text_dim': self.text_dim, 'head_dropout': self.head_dropout}
+        return {**self.encoder.config, 'n_stages': self.n_stages, 'text_dim': self.text_dim, 'head_dropout': self.head_dropout,
+                'in_dropout': self.in_dropout}
 
     def forward(self, x:Tensor, # (B, T, feat_dim) step features
                 mask:Tensor|None=None, # (B, T) bool, True at real steps; None: all real
@@ -48,13 +60,16 @@ class ProgressiveSummarizer(nn.Module):
         if (text is None) != (self.text_proj is None):
             raise ValueError("this model was built with text_dim=%s, so it needs `text`" % self.text_dim if text is None
                              else "this model has no text projection (text_dim=None) but `text` was given")
+        if self.training and self.in_dropout: x = nn.functional.dropout(x, self.in_dropout)
         stages = []
-        for i, head in enumerate(self.heads):
-            _, h = self.encoder(x, mask)
-            h = h + self.encoder.project(x)
-            if i == 0 and text is not None: h = h + self.text_proj(text.to(h.dtype))[:, None]
-            s = torch.sigmoid(head(h)).squeeze(-1)
-            if mask is not None: s = s.masked_fill(~mask, 0.)
-            stages.append(s)
-            x = x * s[..., None].to(x.dtype) + x
+        enc_mask = None if mask is not None and bool(mask.all()) else mask   # nothing padded (e.g. equal training crops): attention without a mask is cheaper
+        with no_fastpath(x.device.type == 'cpu'):   # the fused inference path is slower on the CPU (see above)
+            for i, head in enumerate(self.heads):
+                _, h = self.encoder(x, enc_mask)
+                h = h + self.encoder.project(x)
+                if i == 0 and text is not None: h = h + self.text_proj(text.to(h.dtype))[:, None]
+                s = torch.sigmoid(head(h)).squeeze(-1)
+                if mask is not None: s = s.masked_fill(~mask, 0.)
+                stages.append(s)
+                x = x * s[..., None].to(x.dtype) + x
         return dict(scores=reduce(operator.mul, stages), stages=stages)

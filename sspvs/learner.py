@@ -184,6 +184,7 @@ def save_checkpoint(path:str|Path, # the .safetensors file to write (its JSON go
     config = dict(config if config is not None else model.config)
     tensors = {f'model.{k}': v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
     if text is not None and hasattr(text, 'config'): extra.setdefault('text_encoder', dict(text.config))   # which text model rebuilds it
+    if getattr(model, 'train_precision', None): extra.setdefault('precision', model.train_precision)   # `load_summarizer` predicts in it
     meta = dict(format=CHECKPOINT_FORMAT, config=config, extra=extra)
     if optimizer is not None:
         t, meta['optimizer'] = _flat_optimizer(optimizer.state_dict())
@@ -239,13 +240,16 @@ def load_summarizer(path:str|Path, # a checkpoint from `save_checkpoint` / `fit`
                     device=None, # where to put the model
                    )->ProgressiveSummarizer:
     "The checkpoint's model in eval mode, after checking that it reads `feat_dim`-wide features."
-    sd, cfg = load_checkpoint(path)
+    ck = read_checkpoint(path); sd, cfg = ck.model, ck.config
     if feat_dim is not None and cfg.get('feat_dim') != feat_dim:
         raise SSPVSError(f"{Path(path).name}: the checkpoint reads {cfg.get('feat_dim')}-d features but {data or 'the data'} has {feat_dim}-d features")
     model = build_summarizer(cfg)
     try: model.load_state_dict(sd)
     except RuntimeError as e: raise SSPVSError(f"{Path(path).name}: the weights do not fit the model of its config ({str(e).splitlines()[0]})") from None
-    return model.to(get_device(device)).eval()
+    dev = get_device(device)
+    if (p := ck.extra.get('precision')) is not None:   # `predict` then scores in the precision the model was trained in (fp16 is CUDA's only)
+        model.train_precision = p if p != 'fp16' or dev.type == 'cuda' else 'fp32'
+    return model.to(dev).eval()
 
 # %% ../nbs/11_learner.ipynb #afda5ca6
 def pad_batch(feats:list)->tuple[Tensor, Tensor]:

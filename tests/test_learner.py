@@ -215,3 +215,13 @@ def test_cuda_mixed_precision(recs, tmp_path):
     p = predict(m, recs)
     assert all(v.dtype == np.float32 and np.isfinite(v).all() for v in p.values())
     assert load_summarizer(tmp_path/'g.safetensors', feat_dim=8).config == MC.as_dict()
+
+def test_loaded_model_predicts_in_its_training_precision(recs, tmp_path):
+    "A checkpoint remembers the precision the model was trained in; `load_summarizer` + `predict` score in it, so a reloaded fp32 model gives the training-time scores exactly (not bf16-rounded ones on a CPU with bf16 units)."
+    m = fresh(); fit(m, recs, TrainConfig(epochs=1, batch_size=2, max_len=12, seed=1, precision='fp32'), progress=False)
+    save_checkpoint(tmp_path/'m.safetensors', m)
+    assert read_checkpoint(tmp_path/'m.safetensors').extra['precision'] == 'fp32'
+    m2 = load_summarizer(tmp_path/'m.safetensors')
+    assert m2.train_precision == 'fp32'
+    a, b = predict(m, recs), predict(m2, recs)
+    for k in a: np.testing.assert_array_equal(a[k], b[k])

@@ -363,12 +363,14 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
         v, how = _penalty_scores(W, b, val, metric, select), f'{len(val)} validation videos'
     else:
         k = min(5, len(train))
-        if k < 2: raise SSPVSError("linear_probe: without validation videos, cross-validation needs at least 2 training videos")
-        folds = np.array_split(np.arange(len(train)), k)
-        v = np.mean([_penalty_scores(*fit_ridge(*_stack([train[j] for j in range(len(train)) if j not in f]), pen), [train[j] for j in f], metric, select)
-                     for f in folds], 0)
-        how = f'{k}-fold cross-validation over the training videos'
-    i = int(np.argmin(v) if select == 'loss' else np.argmax(v))
+        if k >= 2:
+            folds = np.array_split(np.arange(len(train)), k)
+            v = np.mean([_penalty_scores(*fit_ridge(*_stack([train[j] for j in range(len(train)) if j not in f]), pen), [train[j] for j in f], metric, select)
+                         for f in folds], 0)
+            how = f'{k}-fold cross-validation over the training videos'
+        else:   # one training video and no validation: nothing held out to choose on, so the grid point nearest 1 per step, said so
+            v, how = np.full(len(pen), np.nan), 'nothing (one training video, no validation: fixed penalty)'
+    i = int(np.argmin(np.abs(np.log(pen))) if np.isnan(v).all() else np.argmin(v) if select == 'loss' else np.argmax(v))
     edge = len(pen) > 1 and i in (0, len(pen) - 1)
     if edge: warnings.warn(f"linear probe: the penalty chosen on {how} ({pen[i]:g}) is at the edge of the grid "
                            f"[{pen[0]:g}, {pen[-1]:g}]: the grid may be too narrow for these data", stacklevel=2)
@@ -376,7 +378,7 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*negative scores')
         t = evaluate(test, {r.full_key: np.asarray(r.features, np.float64) @ W[i] + b[i] for r in test}, metric)['mean']
-    return dict(penalty=pen[i], index=i, edge=edge, chosen_on=how, select=select, val=[float(x) for x in v], test=t)
+    return dict(penalty=pen[i], index=i, edge=edge, chosen_on=how, select=select, val=[float(x) for x in v if np.isfinite(x)], test=t)
 
 # %% ../nbs/12_benchmark.ipynb #1ff3f18f
 def vs_probe(run:dict, # a finished run with `probe` (from `run_split`)

@@ -114,3 +114,12 @@ def test_aggregate_one_probe_per_split_and_seed():
     assert len(probe) == 1 and probe[0]['runs'] == 2 and abs(probe[0]['kendall'] - .15) < 1e-12
     s = B.probe_summary([mk('plain', 0, 0, .1), mk('+Text', 0, 0, .05)])
     assert [(x['variant'], x['ahead'], x['behind']) for x in s] == [('plain', 0, 0), ('+Text', 1, 0)]
+
+def test_probe_with_one_training_video_and_no_validation(data):
+    "Nothing held out to choose the penalty on: the probe takes the grid point nearest 1 and says so, instead of stopping the run (sspvs-train on a 2-video file)."
+    files = load_benchmarks(data)
+    recs = list(next(iter(files.values())))
+    p = B.linear_probe(recs[:1], [], recs[1:3], 'avg', 'kendall')
+    assert p['penalty'] == min(B.PROBE_PENALTIES, key=lambda x: abs(np.log(x))) and 'fixed penalty' in p['chosen_on']
+    assert p['val'] == [] and not p['edge'] and np.isfinite(p['test']['kendall'])
+    json.dumps(p, allow_nan=False)   # valid JSON, no NaN

@@ -393,6 +393,6 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
         history.append(entry)
         if ckpt is not None:
             save_checkpoint(ckpt, model, optimizer=opt, scaler=scaler, rng=True, text=text if isinstance(text, nn.Module) else None,
-                            epoch=epoch + 1, history=history, train=cfg.as_dict(), precision=prec, keys=keys)
+                            epoch=epoch + 1, history=history, train=cfg.as_dict(), keys=keys)
         bar.set_postfix(loss=f"{entry['loss']:.4f}")
     return history

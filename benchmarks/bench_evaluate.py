@@ -20,7 +20,7 @@ import numpy as np, scipy.stats
 from sspvs.data import BenchmarkFile, STANDARD
 from sspvs.synthetic import make_benchmark
 from sspvs.metrics import evaluate, write_predictions, sspvs_evaluate
-from sspvs.keyshots import knapsack, shot_scores, upsample
+from sspvs.keyshots import knapsack_exact as knapsack, shot_scores, upsample
 
 # ---------------- the straightforward baseline (as in most public evaluation code) ----------------
 def py_knapsack(capacity, weights, values):

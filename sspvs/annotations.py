@@ -12,8 +12,8 @@ from .core import SSPVSError
 from .keyshots import select_shots, uniform_shots, _shots
 
 # %% auto #0
-__all__ = ['TVSUM_CATEGORIES', 'TVSUM_MAT', 'TVSUM_TSV', 'MAPPED', 'Annotation', 'user_summaries', 'read_tvsum', 'read_summe',
-           'benchmark_video', 'build_benchmark']
+__all__ = ['TVSUM_CATEGORIES', 'TVSUM_MAT', 'TVSUM_TSV', 'MAPPED', 'SUMME_SHOTS', 'Annotation', 'user_summaries', 'read_tvsum',
+           'read_summe', 'read_summe_shots', 'summe_benchmark', 'benchmark_video', 'build_benchmark']
 
 # %% ../nbs/03_annotations.ipynb #c39de194
 @dataclass
@@ -47,10 +47,10 @@ def user_summaries(user_scores, # (n_users, n_frames) frame-level scores of each
                    shots, # (n_segs, 2) inclusive shot boundaries
                    ratio:float=0.15, # the length budget
                   )->np.ndarray: # (n_users, n_frames) uint8
-    "Each annotator's keyshot summary: the exact knapsack over `shots` on their own scores."
+    "Each annotator's keyshot summary: the `exact` knapsack convention over `shots` on their own scores."
     u = np.asarray(user_scores)
     if u.ndim != 2: raise SSPVSError(f"'user_scores' must be (n_users, n_frames), got shape {u.shape}")
-    return np.stack([select_shots(s, shots, ratio) for s in u]) if len(u) else np.zeros(u.shape, np.uint8)
+    return np.stack([select_shots(s, shots, ratio, knapsack='exact') for s in u]) if len(u) else np.zeros(u.shape, np.uint8)
 
 # %% ../nbs/03_annotations.ipynb #1152c866
 TVSUM_CATEGORIES = {'VT': 'changing vehicle tire', 'VU': 'getting vehicle unstuck', 'GA': 'grooming an animal',
@@ -170,6 +170,44 @@ def read_summe(folder:str|Path, # a folder with GT/<name>.mat (and mapped_video_
                               user_scores=sel.astype(np.float32), user_summary=sel, dataset='summe',
                               text=_text(query=title, title=title))
     return out
+
+# %% ../nbs/03_annotations.ipynb #d3e18715
+SUMME_SHOTS = 'eccv16_shots.json'
+
+def read_summe_shots(folder:str|Path, # a SumMe folder holding eccv16_shots.json
+                     annotations:dict[str, Annotation]|None=None, # `read_summe(folder)`, to check the frame counts against
+                    )->dict[str, dict]: # key -> dict(change_points (n_segs, 2) int64, n_frame_per_seg (n_segs,) int64, n_frames)
+    "The KTS shots of the SumMe eccv16 file, per video key."
+    p = Path(folder)/SUMME_SHOTS
+    if not p.exists(): raise SSPVSError(f"{p}: no such file (the KTS shots of the SumMe benchmark file; see shared/data/SOURCES.md)")
+    try: d = json.loads(p.read_text())
+    except json.JSONDecodeError as e: raise SSPVSError(f"{p.name}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    out = {}
+    for k, v in d.items():
+        try:
+            cp, nf, n = np.asarray(v['change_points'], np.int64), np.asarray(v['n_frame_per_seg'], np.int64), int(v['n_frames'])
+        except (KeyError, TypeError, ValueError) as e: raise SSPVSError(f"{p.name}: {k}: needs change_points, n_frame_per_seg and n_frames ({e})") from None
+        try: cp = _shots(cp, n)
+        except SSPVSError as e: raise SSPVSError(f"{p.name}: {k}: {e}") from None
+        if len(nf) != len(cp): raise SSPVSError(f"{p.name}: {k}: {len(nf)} shot lengths but {len(cp)} shots")
+        if annotations is not None and k in annotations and annotations[k].n_frames != n:
+            raise SSPVSError(f"{p.name}: {k}: {n} frames but the annotation has {annotations[k].n_frames}")
+        out[k] = dict(change_points=cp, n_frame_per_seg=nf, n_frames=n)
+    if annotations is not None and (miss := [k for k in annotations if k not in out]): raise SSPVSError(f"{p.name}: no shots for {miss[0]}")
+    return out
+
+def summe_benchmark(folder:str|Path, # the SumMe folder: GT/*.mat and eccv16_shots.json
+                    step:int=15, # frames between steps, as in the eccv16 file
+                   )->tuple[dict, dict]: # (videos, text) for `sspvs.data.write_benchmark`: every eccv16 field but features
+    "The SumMe benchmark entries from the raw annotations and the real KTS shots."
+    ann = read_summe(folder)
+    shots = read_summe_shots(folder, ann)
+    videos = {}
+    for k, a in ann.items():
+        picks = np.arange(0, a.n_frames, step, dtype=np.int64)
+        videos[k] = dict(picks=picks, n_frames=a.n_frames, n_steps=len(picks), change_points=shots[k]['change_points'],
+                         n_frame_per_seg=shots[k]['n_frame_per_seg'], gtscore=a.gtscore[picks], user_summary=a.user_summary, video_name=a.name)
+    return videos, {k: dict(a.text) for k, a in ann.items()}
 
 # %% ../nbs/03_annotations.ipynb #d2770afe
 def benchmark_video(annotation:Annotation, # the video's annotation

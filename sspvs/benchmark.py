@@ -11,8 +11,8 @@ import numpy as np, torch
 from .core import SSPVSError, DATA_ENV, data_path, atomic_path, save_json, get_device, cli_errors, set_seed
 from fastcore.script import call_parse, Param, store_true
 from .data import STANDARD, Split, load_benchmarks, load_splits, get_record, split_file, minmax
-from .keyshots import upsample, keyshot_summary
-from .metrics import evaluate, default_metric, baselines, write_predictions
+from .keyshots import KNAPSACKS, upsample, keyshot_summary
+from .metrics import evaluate, default_metric, baselines, write_predictions, KNAPSACK_NOTES
 from .synthetic import synthetic_dir
 from .learner import TrainConfig, build_summarizer, fit, predict, save_checkpoint, read_checkpoint
 
@@ -52,6 +52,7 @@ def official_config(dataset:str, # 'summe' or 'tvsum'
                 n_stages=OFFICIAL_STAGES.get((dataset, setting), 2), head_dropout=0.1, in_dropout=0.,
                 lr=5e-5 if transfer else 1e-4, epochs=10 if transfer else 40, batch_size=4, max_len=512,
                 repeat=OFFICIAL_REPEAT.get((dataset, setting), 2), val_frac=0.2, select='kendall', n_draws=100,
+                knapsack='official',   # sspvs.keyshots: the convention of every F1, validation included
                 precision='auto')   # sspvs.learner.resolve_precision: bf16 on CUDA and on CPUs with native bf16, else fp32
 
 # %% ../nbs/12_benchmark.ipynb #1bef8d37
@@ -276,8 +277,8 @@ def plot_scores(record, # a VideoRecord
     if ax is None: _, ax = plt.subplots(figsize=(11, 2.8))
     n = record.n_frames; x = np.arange(n)
     pred = minmax(upsample(step_scores, record.picks, n))
-    summ = keyshot_summary(step_scores, record.picks, n, record.change_points, ratio)
-    gt_summ = keyshot_summary(record.gtscore, record.picks, n, record.change_points, ratio)
+    summ = keyshot_summary(step_scores, record.picks, n, record.change_points, ratio, n_frame_per_seg=record.n_frame_per_seg)
+    gt_summ = keyshot_summary(record.gtscore, record.picks, n, record.change_points, ratio, n_frame_per_seg=record.n_frame_per_seg)
     ax.fill_between(x, 0, 1, where=summ > 0, color='tab:orange', alpha=.18, lw=0, label='chosen shots')
     ax.plot(x, _ground_truth(record), color='k', lw=1, label='ground truth (annotator mean)')
     for i, s in enumerate(stages or []): ax.plot(x, minmax(upsample(s, record.picks, n)), lw=.6, alpha=.6, label=f'stage {i+1}')
@@ -309,9 +310,10 @@ def variant_name(pretrained:bool, text:bool)->str:
 def split_baselines(records:list, # the split's test VideoRecords
                     metric:str, # 'avg' or 'max'
                     n_draws:int=20, # random draws per video
+                    knapsack:str='official', # the F1's knapsack convention
                    )->dict:
     "Random and human baselines on these videos: {'random': means, 'human': means, 'videos': per video}."
-    b = baselines(records, metric, n_draws=n_draws, seed=0)
+    b = baselines(records, metric, n_draws=n_draws, seed=0, knapsack=knapsack)
     return dict(random=b['random'], human=b['human'], videos={r.full_key: b['videos'][r.key] for r in records})
 
 # %% ../nbs/12_benchmark.ipynb #625e29b1
@@ -337,12 +339,12 @@ def fit_ridge(X, # (N, D) the step features of the training videos, stacked
 import warnings
 from .metrics import evaluate_video, StepTargets, _targets as _annotations
 
-def _penalty_scores(W, b, records, metric:str, select:str)->np.ndarray:
+def _penalty_scores(W, b, records, metric:str, select:str, knapsack:str='official')->np.ndarray:
     "The mean `select` metric over `records` of each penalty's scores (the protocol of `evaluate`, each video's annotations counted once)."
     S = {r.full_key: np.asarray(r.features, dtype=np.float64) @ W.T + b for r in records}   # float64: see above
     if select == 'loss': return np.array([np.mean([np.mean((S[r.full_key][:, p] - minmax(r.gtscore)) ** 2) for r in records]) for p in range(len(b))])
     tg = {r.full_key: StepTargets(_annotations(r), r.picks, r.n_frames) for r in records}
-    return np.array([np.mean([evaluate_video(S[r.full_key][:, p], r, metric, targets=tg[r.full_key])[select] for r in records]) for p in range(len(b))])
+    return np.array([np.mean([evaluate_video(S[r.full_key][:, p], r, metric, targets=tg[r.full_key], knapsack=knapsack)[select] for r in records]) for p in range(len(b))])
 
 def _stack(records)->tuple[np.ndarray, np.ndarray]:
     return np.concatenate([np.asarray(r.features) for r in records]), np.concatenate([minmax(r.gtscore) for r in records])
@@ -353,6 +355,7 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
                  metric:str='avg', # F1 over annotators: 'avg' or 'max'
                  select:str='kendall', # the metric that chooses the penalty, as `select` chooses the model's epoch
                  penalties=PROBE_PENALTIES, # the grid
+                 knapsack:str='official', # the F1's knapsack convention
                 )->dict: # penalty, index, edge, chosen_on, select, val (per penalty), test {f1, kendall, spearman}
     "Ridge regression from step features to the min-max normalised gtscore; penalty chosen on `val`; the protocol's metrics on `test`."
     if select not in METRICS + ('loss',): raise SSPVSError(f"linear_probe: select must be f1, kendall, spearman or loss, got {select!r}")
@@ -360,12 +363,12 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
     pen = [float(p) for p in penalties]
     if val:
         W, b = fit_ridge(*_stack(train), pen)
-        v, how = _penalty_scores(W, b, val, metric, select), f'{len(val)} validation videos'
+        v, how = _penalty_scores(W, b, val, metric, select, knapsack), f'{len(val)} validation videos'
     else:
         k = min(5, len(train))
         if k >= 2:
             folds = np.array_split(np.arange(len(train)), k)
-            v = np.mean([_penalty_scores(*fit_ridge(*_stack([train[j] for j in range(len(train)) if j not in f]), pen), [train[j] for j in f], metric, select)
+            v = np.mean([_penalty_scores(*fit_ridge(*_stack([train[j] for j in range(len(train)) if j not in f]), pen), [train[j] for j in f], metric, select, knapsack)
                          for f in folds], 0)
             how = f'{k}-fold cross-validation over the training videos'
         else:   # one training video and no validation: nothing held out to choose on, so the grid point nearest 1 per step, said so
@@ -377,7 +380,7 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
     if not val: W, b = fit_ridge(*_stack(train), pen)   # refit on all the training videos
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*negative scores')
-        t = evaluate(test, {r.full_key: np.asarray(r.features, np.float64) @ W[i] + b[i] for r in test}, metric)['mean']
+        t = evaluate(test, {r.full_key: np.asarray(r.features, np.float64) @ W[i] + b[i] for r in test}, metric, knapsack=knapsack, ties=False)['mean']
     return dict(penalty=pen[i], index=i, edge=edge, chosen_on=how, select=select, val=[float(x) for x in v if np.isfinite(x)], test=t)
 
 # %% ../nbs/12_benchmark.ipynb #1ff3f18f
@@ -467,17 +470,17 @@ def run_split(files:dict, # stem -> BenchmarkFile
     "Train and score one split with one seed (resuming or skipping what an earlier call finished); returns the run's result."
     run_dir = Path(out)/f'split{index}'/f'seed{seed}'
     done = run_dir/'result.json'
-    target = target_file(files, dataset); metric = default_metric(dataset); select = cfg['select']
+    target = target_file(files, dataset); metric = default_metric(dataset); select = cfg['select']; kn = cfg.get('knapsack', 'official')
     train_keys, val_keys = carve_validation(split.train_keys, cfg['val_frac'], seed=seed, prefer=target.stem)
     tr, va, te = ([get_record(files, k) for k in keys] for keys in (train_keys, val_keys, split.test_keys))
     if done.exists():
         res = json.loads(done.read_text())
         if 'probe' not in res:   # finished before the probe existed: add it
-            res['probe'] = linear_probe(tr, va, te, metric, select); save_json(res, done)
+            res['probe'] = linear_probe(tr, va, te, metric, select, knapsack=kn); save_json(res, done)
         return res
     (run_dir/'epochs').mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    probe = linear_probe(tr, va, te, metric, select)   # the same videos, the same choice rule, the same protocol
+    probe = linear_probe(tr, va, te, metric, select, knapsack=kn)   # the same videos, the same choice rule, the same protocol
     set_seed(seed)   # the initial weights depend on the seed alone
     model, te_enc, mc = make_model(cfg, target.feat_dim, pretrained, text, data=target.path.name)
     device = get_device(device)
@@ -492,9 +495,9 @@ def run_split(files:dict, # stem -> BenchmarkFile
         res = {}
         if va:
             pv = predict(m, va, device, text=te_enc)
-            res['val'] = dict(evaluate(va, pv, metric)['mean'], loss=_val_loss(pv, va))
+            res['val'] = dict(evaluate(va, pv, metric, knapsack=kn, ties=False)['mean'], loss=_val_loss(pv, va))
         pt = predict(m, te, device, text=te_enc)
-        res['test'] = evaluate(te, pt, metric)['mean']
+        res['test'] = evaluate(te, pt, metric, knapsack=kn, ties=False)['mean']
         save_json(_as_lists(pt), run_dir/'epochs'/f'e{epoch}.json')
         if va and _better(res['val'][select], state['best'], select):
             state['best'] = res['val'][select]
@@ -504,10 +507,11 @@ def run_split(files:dict, # stem -> BenchmarkFile
     history = fit(model, tr, train_config(cfg, seed), device, checkpoint=last, on_epoch=on_epoch, text=te_enc, progress=progress)
     selected = select_epochs(history, select, published_f1_only(dataset, setting))
     preds = {sel: json.loads((run_dir/'epochs'/f"e{m['epoch']}.json").read_text()) for sel, m in selected.items()}
+    for sel, m in selected.items(): m['ties'] = evaluate(te, preds[sel], metric, knapsack=kn)['ties']   # how much of the selected epoch's F1 is tie-breaking
     save_json(preds, run_dir/'predictions.json')
     if 'validation' in selected and best.exists() and read_checkpoint(best).extra.get('epoch') != selected['validation']['epoch']:
         best.unlink()   # only after an interrupted, non-deterministic (GPU) run: the selected epoch's weights were not kept
-    result = dict(dataset=dataset, setting=setting, variant=variant_name(pretrained, text), split=index, seed=seed, metric=metric,
+    result = dict(dataset=dataset, setting=setting, variant=variant_name(pretrained, text), split=index, seed=seed, metric=metric, knapsack=kn,
                   model=mc, train=train_config(cfg, seed).as_dict(), device=str(device), pretrained=None if pretrained is None else str(pretrained),
                   n_train=len(tr), n_val=len(va), n_test=len(te), val_keys=val_keys, test_keys=list(split.test_keys),
                   history=history, selected=selected, probe=probe, train_seconds=round(sum(h['seconds'] for h in history), 1),
@@ -549,7 +553,7 @@ def write_outputs(out:Path, files:dict, dataset:str, runs:list, base:dict, rows:
     "Write the table (markdown, JSON), the predictions files and the figures; returns the markdown."
     target = target_file(files, dataset)
     probe = dict(summary=probe_summary(runs), runs=[vs_probe(r) for r in runs if r.get('probe')])
-    save_json(dict(meta, rows=rows, runs=[{k: v for k, v in r.items() if k != 'history'} for r in runs], baselines=base, probe=probe), out/'results.json')
+    save_json(dict(meta, knapsack=meta['config'].get('knapsack', 'official'), rows=rows, runs=[{k: v for k, v in r.items() if k != 'history'} for r in runs], baselines=base, probe=probe), out/'results.json')
     seeds = sorted({r['seed'] for r in runs})
     for s in seeds:
         preds = {}
@@ -566,6 +570,9 @@ def write_outputs(out:Path, files:dict, dataset:str, runs:list, base:dict, rows:
              f"- configuration: {json.dumps(meta['config'])}",
              f"- epoch selection: 'validation' = best validation {meta['config']['select']} on {runs[0]['n_val']} videos carved from each split's training keys; "
              "'last' = the final epoch; 'test-selected (optimistic)' = the official rule, which picks the epoch on the test videos (shown only to compare with published numbers)",
+             f"- F1: the {meta['config'].get('knapsack', 'official')} knapsack convention (sspvs.keyshots), validation included; tied test videos at the validation-selected epoch: "
+             f"{sum(r['selected'].get('validation', r['selected']['last'])['ties']['tied'] for r in runs if 'ties' in r['selected'].get('validation', r['selected']['last']))} "
+             f"of {sum(r['n_test'] for r in runs)} evaluations",
              f"- baselines on the same test videos: random = mean of {meta['config']['n_draws']} draws of uniform scores; human = leave-one-out agreement of the annotators",
              f"- linear probe: ridge regression from each step's features to the training target, fitted on each run's training videos, its penalty "
              f"chosen by {meta['config']['select']} on the run's validation videos (penalties chosen: {', '.join(f'{p:g}' for p in sorted({r['probe']['penalty'] for r in runs if r.get('probe')}))})",
@@ -617,6 +624,7 @@ def check_config(cfg:dict, # a flat configuration
         if k in c and not 0 <= c[k] < 1: raise SSPVSError(f"--{k} must be in [0, 1), got {c[k]!r}")
     if 'precision' in c: check_precision(c['precision'])
     if 'select' in c and c['select'] not in METRICS + ('loss',): raise SSPVSError(f"--select must be f1, kendall, spearman or loss, got {c['select']!r}")
+    if 'knapsack' in c and c['knapsack'] not in KNAPSACKS: raise SSPVSError(f"--knapsack must be official or exact, got {c['knapsack']!r}")
     return cfg
 
 def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds, splits, device, pretrained)->tuple:
@@ -631,6 +639,7 @@ def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds
         d, arch = checkpoint_feat_dim(pretrained)
         if d != target.feat_dim: raise SSPVSError(f"{Path(pretrained).name}: the checkpoint reads {d}-d features but {target.path.name} has {target.feat_dim}-d features")
     check_config(cfg, arch)
+    cfg.setdefault('knapsack', 'official')   # configurations written before the conventions were named
     cfg['precision'] = resolve_precision(cfg.get('precision', 'auto'), get_device(device))   # what runs is what every results JSON records
     if not len(seeds) or any(int(s) < 0 for s in seeds): raise SSPVSError(f"seeds {tuple(seeds)}: need one or more seeds, each 0 or more")
     sp, source = get_splits(files, dataset, setting, splits)
@@ -645,7 +654,6 @@ def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds
             try: carve_validation(sp[i].train_keys, cfg['val_frac'], seed=int(s), prefer=target.stem)
             except SSPVSError as e: raise SSPVSError(f"{where}: split {i}: {e}") from None
     return files, cfg, sp, source, folds
-
 
 # %% ../nbs/12_benchmark.ipynb #f3b3ff08
 def run_benchmark(data=None, # benchmark folder, file or list of files; None: the bundled synthetic benchmark (`synthetic_dir()`)
@@ -679,7 +687,7 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
         if bp.exists(): base[i] = json.loads(bp.read_text())
         else:
             bp.parent.mkdir(exist_ok=True)
-            base[i] = split_baselines([get_record(files, k) for k in sp[i].test_keys], metric, cfg['n_draws']); save_json(base[i], bp)
+            base[i] = split_baselines([get_record(files, k) for k in sp[i].test_keys], metric, cfg['n_draws'], cfg['knapsack']); save_json(base[i], bp)
         for s in seeds:
             r = run_split(files, sp[i], i, cfg, out, dataset, setting, seed=s, device=device, pretrained=pretrained, text=text, progress=progress)
             runs.append(r)
@@ -719,7 +727,7 @@ def _targets(data, dataset:str|None)->list[str]:
     if not res: raise SSPVSError(f"{data}: holds no SumMe or TVSum benchmark file ({STANDARD['summe']}, {STANDARD['tvsum']})")
     return res
 
-_OVERRIDES = ('precision', 'epochs', 'stages', 'lr', 'batch_size', 'max_len', 'repeat', 'val_frac', 'select', 'd_model', 'n_layers', 'n_heads', 'd_ff')
+_OVERRIDES = ('precision', 'knapsack', 'epochs', 'stages', 'lr', 'batch_size', 'max_len', 'repeat', 'val_frac', 'select', 'd_model', 'n_layers', 'n_heads', 'd_ff')
 
 def _overrides(args:dict)->dict:
     "The config overrides among a console script's arguments (None = keep the preset's value)."
@@ -756,6 +764,7 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
     prec = resolve_precision(cfgs[targets[0]]['precision'], device)
     print(f"{prog}: data: {'the bundled synthetic benchmark (stand-ins made by sspvs.synthetic, not the real SumMe/TVSum), ' if synthetic else ''}"
           f"{synthetic_dir() if synthetic else data}; preset {preset}; seed(s) {', '.join(map(str, seeds))}; precision {prec}; {n_threads} CPU thread(s)")
+    print(KNAPSACK_NOTES[cfgs[targets[0]]['knapsack']])
     t0, rows, probe = time.time(), [], []
     for ds in targets:
         o = root if len(targets) == 1 else root/name(ds)
@@ -778,6 +787,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
                     seeds:Param("seeds per split (default: 2 with small, 3 with official)", int)=None,
                     folds:Param("split indices to run, e.g. 0,2 (default: all)", str)=None,
                     precision:Param("fp32, bf16 or auto (bf16 on CUDA and on CPUs with native bf16, else fp32); default: the preset's (official auto, small fp32)", str)=None,
+                    knapsack:Param("F1's knapsack convention: official (SSPVS: int(1000 x mean), OR-Tools) or exact (float, the common public code)", str, choices=['official', 'exact'])=None,
                     epochs:Param("override: training epochs", int)=None,
                     stages:Param("override: progressive stages", int)=None,
                     lr:Param("override: learning rate", float)=None,
@@ -812,6 +822,7 @@ def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled 
                 out:Param("output folder (default: runs/<dataset>-<setting>-split<i>-<stamp>); an existing one is resumed", str)=None,
                 preset:Param("official or small; default: small for the synthetic default, else official", str)=None,
                 precision:Param("fp32, bf16 or auto (bf16 on CUDA and on CPUs with native bf16, else fp32); default: the preset's (official auto, small fp32)", str)=None,
+                knapsack:Param("F1's knapsack convention (validation included): official or exact", str, choices=['official', 'exact'])=None,
                 epochs:Param("override: training epochs", int)=None,
                 stages:Param("override: progressive stages", int)=None,
                 lr:Param("override: learning rate", float)=None,

@@ -4,20 +4,22 @@
 
 # %% ../nbs/05_metrics.ipynb #a6bf8632
 from __future__ import annotations
-import os, warnings
+import os, json, math, warnings
 from pathlib import Path
 import numpy as np, h5py, scipy.stats
 from fastcore.script import call_parse, Param
 from .core import SSPVSError, cli_errors, atomic_path, save_json
-from .keyshots import upsample, select_shots, uniform_shots
+from .keyshots import (KNAPSACKS, check_knapsack, upsample, shot_scores, select_shots, choose_shots, summary_layout, official_values,
+                            exact_ints, optimal_subsets, uniform_shots)
 from .data import BenchmarkFile, VideoRecord, dataset_name
-from .annotations import Annotation, read_tvsum, read_summe
+from .annotations import Annotation, read_tvsum, read_summe, read_summe_shots, SUMME_SHOTS
 
 # %% auto #0
-__all__ = ['METRICS', 'f1_per_user', 'f1_score', 'rank_correlation', 'StepTargets', 'evaluate_video', 'evaluate',
-           'default_metric', 'pairwise_rank_correlation', 'random_baseline', 'human_baseline', 'annotation_record',
-           'baselines', 'annotation_baselines', 'write_predictions', 'read_predictions', 'evaluate_files',
-           'print_results', 'sspvs_evaluate', 'sspvs_baselines']
+__all__ = ['METRICS', 'UNIFORM', 'KTS', 'KNAPSACK_NOTES', 'f1_per_user', 'f1_score', 'shot_f1', 'rank_correlation', 'StepTargets',
+           'tie_report', 'evaluate_video', 'tie_summary', 'evaluate', 'default_metric', 'pairwise_rank_correlation',
+           'random_baseline', 'human_baseline', 'annotation_record', 'baselines', 'annotation_baselines',
+           'read_crosscheck', 'write_predictions', 'read_predictions', 'evaluate_files', 'print_results',
+           'sspvs_evaluate', 'sspvs_baselines']
 
 # %% ../nbs/05_metrics.ipynb #2e241c33
 METRICS = ('avg', 'max')
@@ -46,6 +48,27 @@ def f1_score(summary, # (n_frames,) 0/1 the machine summary
     _check_metric(metric)
     f = f1_per_user(summary, user_summary)
     return float(f.mean() if metric == 'avg' else f.max())
+
+# %% ../nbs/05_metrics.ipynb #7aa06d54
+def shot_f1(chosen, # (K, n_segs) bool: K summaries, each as the shots it keeps
+            n_frame_per_seg, # (n_segs,) the shots' lengths in the summary's layout (`sspvs.keyshots.summary_layout`)
+            user_summary, # (n_users, n_frames) 0/1 every annotator's summary
+            metric:str='avg', # 'avg' or 'max' over annotators
+           )->np.ndarray: # (K,) F1 of each summary, fractions
+    "`f1_score` of each laid-out summary, from per-shot overlaps: one matrix product for all the summaries."
+    _check_metric(metric)
+    c = np.atleast_2d(np.asarray(chosen, dtype=np.float64))
+    u = (np.asarray(user_summary) > 0).astype(np.float64)
+    n = u.shape[1]
+    nf = np.asarray(n_frame_per_seg, dtype=np.int64)
+    end = np.minimum(np.cumsum(nf), n); start = np.minimum(np.cumsum(nf) - nf, n)      # each shot's frames in the layout, cut at n_frames
+    cs = np.concatenate([np.zeros((len(u), 1)), np.cumsum(u, 1)], 1)
+    overlap = c @ (cs[:, end] - cs[:, start]).T                             # (K, n_users)
+    length = (c @ (end - start))[:, None]
+    p = np.divide(overlap, length, out=np.zeros_like(overlap), where=length > 0)
+    r = np.divide(overlap, u.sum(1)[None], out=np.zeros_like(overlap), where=u.sum(1)[None] > 0)
+    f = np.divide(2 * p * r, p + r, out=np.zeros_like(overlap), where=overlap > 0)
+    return f.mean(1) if metric == 'avg' else f.max(1)
 
 # %% ../nbs/05_metrics.ipynb #f6960503
 _TABLE_LIMIT = 4_000_000   # cells of the (users, groups, values) table above which scipy is used per annotator
@@ -161,21 +184,44 @@ def _where(record)->str:
 def _targets(record):
     return record.user_scores if getattr(record, 'user_scores', None) is not None else record.user_summary
 
+def tie_report(means, # (n_segs,) the shots' mean scores (`sspvs.keyshots.shot_scores`)
+               weights, # (n_segs,) the shots' lengths (the file's `n_frame_per_seg`)
+               capacity:int, # the budget in frames
+               chosen, # (n_segs,) bool, the convention's choice
+               user_summary, # (n_users, n_frames) the annotators' summaries
+               metric:str='avg', # 'avg' or 'max'
+               knapsack:str='official', # the convention whose optimum is meant
+               limit:int=2000, # list every optimal summary when there are at most this many
+              )->dict: # tied, n_optimal, f1_min, f1_max, ties_exhaustive, chosen_optimal, exact_arithmetic
+    "Whether the optimal summary is unique under the convention, and the range of F1 over the optimal summaries."
+    vals, exact = (official_values(means), True) if check_knapsack(knapsack) == 'official' else exact_ints(means)
+    r = optimal_subsets(vals, weights, capacity, limit=limit)
+    f = shot_f1(r['subsets'], weights, user_summary, metric)
+    ch = np.asarray(chosen, bool)
+    return dict(tied=r['n_optimal'] > 1, n_optimal=r['n_optimal'], f1_min=float(f.min()), f1_max=float(f.max()), ties_exhaustive=r['exhaustive'],
+                chosen_optimal=bool(int(vals[ch].sum()) == r['value'] and int(np.asarray(weights)[ch].sum()) <= capacity), exact_arithmetic=exact)
+
 def evaluate_video(step_scores, # (n_steps,) the model's score of each step of the video
-                   record:VideoRecord, # the video: picks, n_frames, change_points, user_summary, user_scores
+                   record:VideoRecord, # the video: picks, n_frames, change_points, n_frame_per_seg, user_summary, user_scores
                    metric:str='avg', # 'avg' or 'max' over annotators for F1
                    ratio:float=0.15, # the summary's length budget
                    targets:StepTargets|None=None, # the video's counted annotations, to reuse over many predictions
-                  )->dict: # f1 (fraction), kendall, spearman
+                   knapsack:str='official', # the convention: 'official' (SSPVS) or 'exact' (the common public code)
+                   ties:bool=False, # also report the ties (`tie_report`) under 'ties'
+                  )->dict: # f1 (fraction), kendall, spearman (, ties)
     "The protocol on one video: keyshot F1 and rank correlations of its step scores."
-    _check_metric(metric)
+    _check_metric(metric); check_knapsack(knapsack)
+    if not 0 <= ratio <= 1: raise SSPVSError(f"'ratio' must be in [0, 1], got {ratio}")
     try:
-        frames = upsample(step_scores, record.picks, record.n_frames)
-        summary = select_shots(frames, record.change_points, ratio)
-        f1 = f1_score(summary, record.user_summary, metric)
+        means = shot_scores(upsample(step_scores, record.picks, record.n_frames), record.change_points)
+        nf, cap = record.n_frame_per_seg, math.floor(ratio * record.n_frames)
+        chosen = choose_shots(means, nf, cap, knapsack)
+        f1 = f1_score(summary_layout(chosen, nf, record.n_frames), record.user_summary, metric)
         tau, rho = (targets or StepTargets(_targets(record), record.picks, record.n_frames)).corr(step_scores)
+        out = dict(f1=f1, kendall=float(tau.mean()), spearman=float(rho.mean()))
+        if ties: out['ties'] = tie_report(means, nf, cap, chosen, record.user_summary, metric, knapsack)
     except SSPVSError as e: raise SSPVSError(f"{_where(record)}: {e}") from None
-    return dict(f1=f1, kendall=float(tau.mean()), spearman=float(rho.mean()))
+    return out
 
 # %% ../nbs/05_metrics.ipynb #5ab5b288
 def _find(predictions, r):
@@ -183,14 +229,24 @@ def _find(predictions, r):
         if k is not None and k in predictions: return k
     return None
 
+def tie_summary(videos:dict, # key -> evaluate_video(..., ties=True) results
+               )->dict: # tied (videos), videos, f1_min, f1_max (means over videos), f1_range (mean of max - min)
+    "How much of the mean F1 over these videos rests on tie-breaking."
+    t = [v['ties'] for v in videos.values()]
+    return dict(tied=sum(x['tied'] for x in t), videos=len(t), f1_min=float(np.mean([x['f1_min'] for x in t])),
+                f1_max=float(np.mean([x['f1_max'] for x in t])), f1_range=float(np.mean([x['f1_max'] - x['f1_min'] for x in t])),
+                exhaustive=all(x['ties_exhaustive'] for x in t))
+
 def evaluate(records, # VideoRecords (a BenchmarkFile, a list)
              predictions:dict, # key or full key -> (n_steps,) step scores
              metric:str='avg', # 'avg' or 'max' over annotators for F1
              source:str='predictions', # names the predictions in error messages (e.g. the file name)
              ratio:float=0.15, # the summary's length budget
-            )->dict: # dict(metric=..., videos={key: {f1, kendall, spearman}}, mean={f1, kendall, spearman})
+             knapsack:str='official', # the convention: 'official' (SSPVS) or 'exact' (the common public code)
+             ties:bool=True, # report the ties per video and in `ties` (off for per-epoch scoring, where only the means count)
+            )->dict: # dict(metric, knapsack, videos={key: {f1, kendall, spearman, ties}}, mean={f1, kendall, spearman}, ties=tie_summary)
     "Evaluate predictions on every record; means over videos."
-    _check_metric(metric)
+    _check_metric(metric); check_knapsack(knapsack)
     records = list(records)
     if not records: raise SSPVSError(f"{source}: no videos to evaluate")
     one_file = len({getattr(r, 'full_key', r.key).rsplit('/', 1)[0] for r in records}) == 1
@@ -203,14 +259,16 @@ def evaluate(records, # VideoRecords (a BenchmarkFile, a list)
         if s.ndim != 1 or s.dtype.kind not in 'fiu': raise SSPVSError(f"{source}: {name}: predictions must be one number per step, got shape {s.shape} of {s.dtype}")
         if len(s) != r.n_steps: raise SSPVSError(f"{source}: {name}: {len(s)} scores but {_where(r).split(':')[0]} has {r.n_steps} steps ('picks')")
         if not np.isfinite(s).all(): raise SSPVSError(f"{source}: {name}: {int((~np.isfinite(s)).sum())} NaN or inf scores")
-        videos[name] = evaluate_video(s, r, metric, ratio)
+        videos[name] = evaluate_video(s, r, metric, ratio, knapsack=knapsack, ties=ties)
         if (s < 0).any(): negative.append(name)
     if negative:   # warn once per call: logits instead of probabilities silently lower F1, down to 0
-        warnings.warn(f"{source}: {len(negative)} of {len(records)} videos have negative scores (e.g. {negative[0]}): the keyshot protocol never "
-                      "chooses a shot whose mean score is <= 0, so those shots cannot be in the summary and F1 drops (to 0 when every shot is <= 0); "
+        what = ("the exact knapsack never chooses a shot whose mean score is <= 0, so those shots cannot be in the summary and F1 drops (to 0 when every shot is <= 0)"
+                if knapsack == 'exact' else "the official knapsack values a shot at int(1000 x mean), <= 0 for those shots, and OR-Tools never chooses one "
+                "except by its habits (the first shot when no shot is worth anything, every shot when all fit), so F1 drops and what remains is arbitrary")
+        warnings.warn(f"{source}: {len(negative)} of {len(records)} videos have negative scores (e.g. {negative[0]}): {what}; "
                       "rank correlations are unaffected. Give scores in [0, 1] (e.g. a sigmoid of logits).", stacklevel=2)
     mean = {m: float(np.mean([v[m] for v in videos.values()])) for m in ('f1', 'kendall', 'spearman')}
-    return dict(metric=metric, videos=videos, mean=mean)
+    return dict(metric=metric, knapsack=knapsack, videos=videos, mean=mean, **(dict(ties=tie_summary(videos)) if ties else {}))
 
 # %% ../nbs/05_metrics.ipynb #8d74e639
 def default_metric(name:str|Path|None, # 'summe', 'tvsum', a file stem or a path
@@ -245,6 +303,7 @@ def random_baseline(record:VideoRecord, # the video (picks, shots, annotations)
                     n_draws:int=100, # random draws averaged
                     seed:int=0, # the draws' seed
                     ratio:float=0.15, # the summary's length budget
+                    knapsack:str='official', # the convention: 'official' or 'exact'
                    )->dict: # the mean f1, kendall, spearman over the draws
     "The protocol's expected result for independent uniform step scores."
     _check_metric(metric)
@@ -255,7 +314,7 @@ def random_baseline(record:VideoRecord, # the video (picks, shots, annotations)
     f1, tau, rho = [], [], []
     for start in range(0, n_draws, _CHUNK):
         steps = rng.random((min(_CHUNK, n_draws - start), record.n_steps))
-        summaries = select_shots(steps[:, step_of_frame], record.change_points, ratio)     # upsampled, then one batched knapsack
+        summaries = select_shots(steps[:, step_of_frame], record.change_points, ratio, knapsack, record.n_frame_per_seg)   # upsampled, then batched
         for st, sm in zip(steps, summaries):
             f1.append(f1_score(sm, record.user_summary, metric))
             t, r = tg.corr(st); tau.append(t.mean()); rho.append(r.mean())
@@ -277,37 +336,72 @@ def human_baseline(record:VideoRecord, # the video (user_summary and, when prese
 # %% ../nbs/05_metrics.ipynb #3be7d0e0
 def annotation_record(a:Annotation, # from `read_tvsum` / `read_summe`
                       step:int=15, # frames between steps, as in the eccv16 files
-                      shot_seconds:float=2.0, # uniform shot length when the annotation carries no shots
+                      shot_seconds:float=2.0, # uniform shot length when neither `shots` nor the annotation give shots
+                      shots:dict|None=None, # dict(change_points, n_frame_per_seg), e.g. `read_summe_shots(folder)[key]`
                      )->VideoRecord:
-    "A `VideoRecord` (no features) for an annotated video: a step every `step` frames, and the annotation's shots or uniform ones."
+    "A `VideoRecord` (no features) for an annotated video: a step every `step` frames, and the given shots, the annotation's, or uniform ones."
     picks = np.arange(0, a.n_frames, step, dtype=np.int64)
-    cp = a.shots if a.shots is not None else uniform_shots(a.n_frames, max(1, round(shot_seconds * a.fps)))
+    if shots is not None: cp, nf = np.asarray(shots['change_points'], np.int64), np.asarray(shots['n_frame_per_seg'], np.int64)
+    else:
+        cp = a.shots if a.shots is not None else uniform_shots(a.n_frames, max(1, round(shot_seconds * a.fps)))
+        nf = cp[:, 1] - cp[:, 0] + 1
     return VideoRecord(key=a.key, source=Path(f'{a.dataset or "annotations"}-annotations'), n_frames=a.n_frames, picks=picks,
-                       change_points=cp, n_frame_per_seg=cp[:, 1] - cp[:, 0] + 1, gtscore=a.gtscore[picks],
+                       change_points=cp, n_frame_per_seg=nf, gtscore=a.gtscore[picks],
                        user_summary=a.user_summary, user_scores=a.user_scores, video_name=a.name, text=a.text)
 
 def baselines(records, # VideoRecords (from a benchmark file, or `annotation_record`s)
               metric:str='avg', # 'avg' or 'max'
               n_draws:int=100, # random draws per video
               seed:int=0,
+              knapsack:str='official', # the convention of the random baseline's F1
              )->dict: # dict(human={f1, kendall, spearman}, random={...}, videos={key: {human, random}})
     "Human and random baselines of every video, and their means over videos."
-    videos = {r.key: dict(human=human_baseline(r, metric), random=random_baseline(r, metric, n_draws, seed)) for r in records}
+    videos = {r.key: dict(human=human_baseline(r, metric), random=random_baseline(r, metric, n_draws, seed, knapsack=knapsack)) for r in records}
     mean = lambda b: {m: float(np.mean([v[b][m] for v in videos.values()])) for m in ('f1', 'kendall', 'spearman')}
     return dict(human=mean('human'), random=mean('random'), videos=videos)
 
+UNIFORM, KTS = 'uniform 2 s', 'KTS (eccv16)'
+
 def annotation_baselines(tvsum:str|Path|None=None, # folder with the raw TVSum annotations
-                         summe:str|Path|None=None, # folder with the raw SumMe annotations
+                         summe:str|Path|None=None, # folder with the raw SumMe annotations (and, for KTS shots, eccv16_shots.json)
                          n_draws:int=100, # random draws per video
                          seed:int=0,
-                        )->dict: # {dataset: dict(human=..., random=..., videos=..., metric=...)}
-    "Baselines per dataset from the raw annotations (2-second shots, a step every 15 frames)."
-    out = {}
+                         knapsacks=KNAPSACKS, # the conventions to give the random F1 under
+                        )->list[dict]: # one dict(dataset, metric, shots, knapsack, human, random, videos) per dataset, shots and convention
+    "Baselines from the raw annotations, a step every 15 frames: on uniform 2-second shots, and for SumMe also on its real KTS shots."
+    for k in knapsacks: check_knapsack(k)
+    out = []
     for name, folder, read in (('tvsum', tvsum, read_tvsum), ('summe', summe, read_summe)):
         if folder is None: continue
-        recs = [annotation_record(a) for a in read(folder).values()]
-        out[name] = dict(baselines(recs, default_metric(name), n_draws, seed), metric=default_metric(name))
+        ann, metric = read(folder), default_metric(name)
+        variants = [(UNIFORM, [annotation_record(a) for a in ann.values()])]
+        if name == 'summe' and (Path(folder)/SUMME_SHOTS).exists():
+            sh = read_summe_shots(folder, ann)
+            variants.append((KTS, [annotation_record(a, shots=sh[k]) for k, a in ann.items()]))
+        for shots, recs in variants:
+            human = {r.key: human_baseline(r, metric) for r in recs}
+            for k in knapsacks:
+                videos = {r.key: dict(human=human[r.key], random=random_baseline(r, metric, n_draws, seed, knapsack=k)) for r in recs}
+                mean = lambda b: {m: float(np.mean([v[b][m] for v in videos.values()])) for m in ('f1', 'kendall', 'spearman')}
+                out.append(dict(dataset=name, metric=metric, shots=shots, knapsack=k, human=mean('human'), random=mean('random'), videos=videos))
     return out
+
+# %% ../nbs/05_metrics.ipynb #c635610f
+def read_crosscheck(folder:str|Path, # laid out like crosscheck/mcsf: <variant>/summe/split<i>/summe_<epoch>.json and f_scores.txt
+                   )->list[dict]: # one dict(variant, split, epoch, predictions {key: step scores}, reported F1 in %) per epoch
+    "A published model's per-epoch step scores and the mean F1 (%) its own evaluator reported for each epoch."
+    folder = Path(folder)
+    runs = []
+    for fs in sorted(folder.glob('*/summe/split*/f_scores.txt')):
+        try: reported = json.loads(fs.read_text())
+        except json.JSONDecodeError as e: raise SSPVSError(f"{fs}: not valid JSON ({e.msg})") from None
+        for e, f in enumerate(reported):
+            p = fs.parent/f'summe_{e}.json'
+            if not p.exists(): raise SSPVSError(f"{p}: missing ({fs.name} reports {len(reported)} epochs)")
+            preds = {k: np.asarray(v, dtype=np.float64) for k, v in json.loads(p.read_text()).items()}
+            runs.append(dict(variant=fs.parts[-4], split=int(fs.parent.name.removeprefix('split')), epoch=e, predictions=preds, reported=float(f)))
+    if not runs: raise SSPVSError(f"{folder}: no <variant>/summe/split*/f_scores.txt found")
+    return runs
 
 # %% ../nbs/05_metrics.ipynb #d27b1863
 def write_predictions(path:str|Path, # the .h5 file to write
@@ -354,13 +448,24 @@ def _check_out(path)->Path|None:
     if not os.access(p.parent, os.W_OK | os.X_OK): raise SSPVSError(f"{p}: cannot write in {p.parent}")
     return p
 
+KNAPSACK_NOTES = dict(official="knapsack official: shot values int(1000 x mean score), OR-Tools' dynamic-programming solver, as the official SSPVS code (--knapsack exact: float values, as the common public code)",
+                      exact="knapsack exact: float shot means, ties broken from the last shot, as the common public code (vsumm-reinforce, PGL-SUM, CA-SUM); --knapsack official gives SSPVS's own convention")
+
+def _ties_cell(v)->str:
+    t = v.get('ties')
+    if t is None or not t['tied']: return ''
+    n = f"{t['n_optimal']}" if t['ties_exhaustive'] else f">{2000}"
+    return f"{n:>6} {100 * t['f1_min']:6.2f}-{100 * t['f1_max']:.2f}"
+
 def _fmt_row(key, n, v): return f"{key:<14} {n:>8} {100 * v['f1']:>7.2f} {v['kendall']:>8.3f} {v['spearman']:>9.3f}"
 
 def evaluate_files(dataset:str|Path, # benchmark file (eccv16 layout)
                    predictions:str|Path, # predictions file
                    metric:str|None=None, # 'avg', 'max', or None for the dataset's default
+                   knapsack:str='official', # the convention: 'official' or 'exact'
                   )->tuple[dict, str, BenchmarkFile]: # (the results of `evaluate`, how the metric was chosen, the benchmark file)
     "Evaluate a predictions file against a benchmark file."
+    check_knapsack(knapsack)
     if metric is None:
         metric = default_metric(dataset)
         how = (f"metric {metric}: " + ('the file name says SumMe, where F1 is the max over annotators' if metric == 'max'
@@ -372,44 +477,54 @@ def evaluate_files(dataset:str|Path, # benchmark file (eccv16 layout)
     pname = Path(predictions).name
     extra = [k for k in preds if k not in bf and not any(k == r.full_key for r in bf)]
     if extra: raise SSPVSError(f"{pname}: {extra[0]}: not a video of {bf.path.name}")
-    return evaluate(bf, preds, metric, source=pname), how, bf
+    return evaluate(bf, preds, metric, source=pname, knapsack=knapsack), how, bf
 
 def print_results(res:dict, bf:BenchmarkFile|None=None, file=None):
-    "The per-video table and the means (F1 in %)."
-    print(f"{'video':<14} {'frames':>8} {'F1 (%)':>7} {'Kendall':>8} {'Spearman':>9}", file=file)
-    for k, v in res['videos'].items(): print(_fmt_row(k, bf[k].n_frames if bf is not None and k in bf else '', v), file=file)
+    "The per-video table and the means (F1 in %), with the ties when `res` has them."
+    print(f"{'video':<14} {'frames':>8} {'F1 (%)':>7} {'Kendall':>8} {'Spearman':>9}" + ('   tied: optimal F1 range' if 'ties' in res else ''), file=file)
+    for k, v in res['videos'].items(): print(_fmt_row(k, bf[k].n_frames if bf is not None and k in bf else '', v) + '   ' + _ties_cell(v), file=file)
     print(_fmt_row(f"mean of {len(res['videos'])}", '', res['mean']), file=file)
+    if 'ties' in res:
+        t = res['ties']
+        print(f"ties: {t['tied']} of {t['videos']} videos have more than one optimal summary under the {res['knapsack']} knapsack; "
+              f"F1 over the optimal summaries spans {100 * t['f1_range']:.2f} points per video on average, so the mean F1 could be "
+              f"anywhere in {100 * t['f1_min']:.2f}-{100 * t['f1_max']:.2f} by tie-breaking alone" + ('' if t['exhaustive'] else ' (at least: some videos had too many optimal summaries to list)'), file=file)
 
 @call_parse
 def sspvs_evaluate(dataset:Param("benchmark file in the eccv16 layout (DATASET.h5)", str),
                    predictions:Param("HDF5 file with one dataset of step scores per video key", str),
                    metric:Param("F1 over annotators: avg (mean) or max; default: max for SumMe, else avg", str, choices=list(METRICS))=None,
+                   knapsack:Param("knapsack convention: official (SSPVS: int(1000 x mean), OR-Tools) or exact (float, the common public code)", str, choices=list(KNAPSACKS))='official',
                    json:Param("also write the results to this JSON file", str)=None):
-    "Score a model's step-score predictions with the standard keyshot protocol: F1, Kendall tau-b, Spearman rho."
+    "Score a model's step-score predictions with the standard keyshot protocol: F1, Kendall tau-b, Spearman rho, and the ties."
     with cli_errors('sspvs-evaluate'):
+        check_knapsack(knapsack)
         out = _check_out(json)
-        res, how, bf = evaluate_files(dataset, predictions, metric)
-        print(how)
+        res, how, bf = evaluate_files(dataset, predictions, metric, knapsack)
+        print(how); print(KNAPSACK_NOTES[knapsack])
         print_results(res, bf)
-        if out is not None: save_json(dict(metric=res['metric'], videos=res['videos'], mean=res['mean']), out)
+        if out is not None: save_json(res, out)
 
 # %% ../nbs/05_metrics.ipynb #ade44c46
 @call_parse
 def sspvs_baselines(tvsum:Param("folder with the raw TVSum annotations (ydata-tvsum50.mat and/or ydata-anno.tsv)", str)=None,
-                    summe:Param("folder with the raw SumMe annotations (GT/*.mat)", str)=None,
+                    summe:Param("folder with the raw SumMe annotations (GT/*.mat; eccv16_shots.json adds the real KTS shots)", str)=None,
                     json:Param("also write the results to this JSON file", str)=None,
                     n_draws:Param("random draws per video", int)=100,
-                    seed:Param("seed of the random draws", int)=0):
+                    seed:Param("seed of the random draws", int)=0,
+                    knapsack:Param("knapsack convention of the random F1: official, exact, or both", str, choices=list(KNAPSACKS) + ['both'])='both'):
     "Human leave-one-out and random baselines (F1, Kendall tau-b, Spearman rho) from the raw annotations."
     with cli_errors('sspvs-baselines'):
         if tvsum is None and summe is None: raise SSPVSError("give --tvsum DIR and/or --summe DIR")
         if n_draws < 1: raise SSPVSError(f"--n_draws must be at least 1, got {n_draws}")
+        ks = KNAPSACKS if knapsack == 'both' else (check_knapsack(knapsack),)
         out = _check_out(json)
-        res = annotation_baselines(tvsum, summe, n_draws, seed)
-        print(f"shots: uniform 2-second segments; a step every 15 frames; random: mean of {n_draws} draws of uniform step scores per video")
-        print(f"{'dataset':<8} {'metric':<6} {'baseline':<8} {'videos':>6} {'F1 (%)':>7} {'Kendall':>8} {'Spearman':>9}")
-        for ds, r in res.items():
+        res = annotation_baselines(tvsum, summe, n_draws, seed, ks)
+        print(f"a step every 15 frames; random: mean of {n_draws} draws of uniform step scores per video; human: leave-one-out")
+        for k in ks: print(KNAPSACK_NOTES[k].split(' (--')[0].split('; --')[0])
+        print(f"{'dataset':<8} {'metric':<6} {'shots':<13} {'knapsack':<9} {'baseline':<8} {'videos':>6} {'F1 (%)':>7} {'Kendall':>8} {'Spearman':>9}")
+        for r in res:
             for who in ('human', 'random'):
                 v = r[who]
-                print(f"{ds:<8} {r['metric']:<6} {who:<8} {len(r['videos']):>6} {100 * v['f1']:>7.2f} {v['kendall']:>8.3f} {v['spearman']:>9.3f}")
-        if out is not None: save_json({ds: dict(human=r['human'], random=r['random']) for ds, r in res.items()}, out)
+                print(f"{r['dataset']:<8} {r['metric']:<6} {r['shots']:<13} {r['knapsack']:<9} {who:<8} {len(r['videos']):>6} {100 * v['f1']:>7.2f} {v['kendall']:>8.3f} {v['spearman']:>9.3f}")
+        if out is not None: save_json([{k: v for k, v in r.items() if k != 'videos'} for r in res], out)

@@ -13,7 +13,7 @@ import av
 from fastcore.script import call_parse, Param
 from .core import SSPVSError, cli_errors, atomic_path, save_json, get_device
 from .video import VideoFile, VideoFeatures, FrameEncoder, get_encoder, encode_video, kts, shots_from_cps, ENCODERS
-from .keyshots import upsample, shot_scores, knapsack
+from .keyshots import upsample, shot_scores, knapsack_exact
 
 # %% auto #0
 __all__ = ['TRAINING_FREE', 'VIDEO_EXTS', 'FEATURE_KEYS', 'training_free_scores', 'ModelScorer', 'choose_shots', 'Summary',
@@ -86,7 +86,7 @@ def choose_shots(step_scores:np.ndarray, picks:np.ndarray, n_frames:int, change_
     ss = shot_scores(fs, change_points)
     lens = change_points[:, 1] - change_points[:, 0] + 1
     budget = math.floor(ratio * n_frames)
-    chosen, notes = knapsack(ss, lens, budget), []
+    chosen, notes = knapsack_exact(ss, lens, budget), []
     ranges = change_points[chosen].astype(np.int64)
     if not chosen.any():
         i = int(np.argmax(ss)); chosen[i] = True

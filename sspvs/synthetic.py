@@ -21,7 +21,7 @@ __all__ = ['VERSION', 'FPS', 'STEP', 'CHUNK_S', 'N_CONCEPTS', 'VOCAB', 'N_KEY', 
            'make_benchmark', 'write_standard', 'synthetic_dir', 'corpus_lists', 'make_corpus', 'sspvs_synthetic']
 
 # %% ../nbs/06_synthetic.ipynb #eec25fab
-VERSION = 3   # bump when the generator's output changes: the cache folder of `synthetic_dir` carries it
+VERSION = 4   # bump when the generator's output changes: the cache folder of `synthetic_dir` carries it
 FPS, STEP, CHUNK_S = 30, 15, 2   # frames per second, frames per step, seconds per TVSum scoring chunk
 N_CONCEPTS, VOCAB, N_KEY, N_BACKGROUND = 48, 8, 3, 8
 TOPICS = [  # (category, query); the first ten are the TVSum categories
@@ -160,11 +160,11 @@ def make_video(world:World, # from `make_world`
     scores = z[:, chunk].astype(np.float32)
     if own_segments:   # like SumMe's people: their own cuts (1-6 s), 7-15% of the video (real SumMe: median 14%, 5th percentile 7.5%)
         ratio = np.clip(0.15 - np.abs(rng.normal(0, 0.03, n_users)), 0.07, 0.15)
-        v['user_summary'] = np.stack([select_shots(u, make_shots(rng, n_frames, 1., 6.), q) for u, q in zip(scores, ratio)])
-    else: v['user_summary'] = np.stack([select_shots(u, cp, 0.15) for u in scores])
+        v['user_summary'] = np.stack([select_shots(u, make_shots(rng, n_frames, 1., 6.), q, knapsack='exact') for u, q in zip(scores, ratio)])
+    else: v['user_summary'] = np.stack([select_shots(u, cp, 0.15, knapsack='exact') for u in scores])
     if scale == 'likert': v['user_scores'] = scores
     v['gtscore'] = (v['user_summary'].mean(0)[picks] if gt == 'fraction' else minmax(scores.mean(0)[picks])).astype(np.float32)
-    v['gtsummary'] = select_shots(scores.mean(0), cp, 0.15)[picks].astype(np.float32)
+    v['gtsummary'] = select_shots(scores.mean(0), cp, 0.15, knapsack='exact')[picks].astype(np.float32)
     return v
 
 # %% ../nbs/06_synthetic.ipynb #c2137398

@@ -124,6 +124,22 @@ def test_precision_is_recorded_resolved(data, tmp_path):
     r = json.loads((out/'split0'/'seed0'/'result.json').read_text())
     assert r['train']['precision'] == want and np.isfinite(r['history'][0]['loss'])
 
+def test_knapsack_is_recorded(data, tmp_path):
+    "--knapsack exact: said on the console, in run.json, results.json and each result.json, and the selected epochs carry their tie report."
+    out = tmp_path/'k'
+    p = run('sspvs-train', '--data', data, '--splits', data, '--epochs', '1', '--knapsack', 'exact', '--out', out, *TINY)
+    assert p.returncode == 0, p.stderr
+    assert 'knapsack exact: float shot means' in p.stdout
+    assert json.loads((out/'run.json').read_text())['config']['knapsack'] == 'exact'
+    assert json.loads((out/'results.json').read_text())['knapsack'] == 'exact'
+    r = json.loads((out/'split0'/'seed0'/'result.json').read_text())
+    assert r['knapsack'] == 'exact'
+    t = r['selected']['validation']['ties']
+    assert t['videos'] == r['n_test'] and t['f1_min'] <= r['selected']['validation']['f1'] <= t['f1_max']
+    assert '- F1: the exact knapsack convention' in (out/'results.md').read_text()
+    p = run('sspvs-train', '--data', data, '--splits', data, '--knapsack', 'greedy', '--out', tmp_path/'g', *TINY)
+    assert p.returncode != 0 and 'greedy' in p.stderr and not (tmp_path/'g').exists()
+
 # --- resuming an interrupted run ---
 
 def test_resume_is_exact(data, tmp_path, monkeypatch):

@@ -144,11 +144,13 @@ def test_negative_scores_warn_once(tmp_path):
     recs = list(next(iter(bf.values())))
     rng = np.random.default_rng(0)
     logits = {r.key: rng.normal(-3, 1, r.n_steps) for r in recs}             # all negative: every shot's mean is <= 0
-    with pytest.warns(UserWarning) as w: res = evaluate(recs, logits, source='logits.h5')
+    with pytest.warns(UserWarning) as w: res = evaluate(recs, logits, source='logits.h5', knapsack='exact')
     assert len(w) == 1
     msg = str(w[0].message)
     assert msg.startswith('logits.h5: 3 of 3 videos have negative scores') and 'never chooses a shot whose mean score is <= 0' in msg
     assert res['mean']['f1'] == 0                                               # what the warning explains
+    with pytest.warns(UserWarning) as w: evaluate(recs, logits, source='logits.h5')     # the default, official: OR-Tools' habits decide
+    assert len(w) == 1 and 'the official knapsack values a shot at int(1000 x mean)' in str(w[0].message)
     probs = {k: 1 / (1 + np.exp(-v)) for k, v in logits.items()}
     with warnings.catch_warnings():
         warnings.simplefilter('error')                                           # scores in [0, 1]: no warning

@@ -76,7 +76,9 @@ def test_run_split_reports_the_validation_selected_epoch(bench, tmp_path):
     res = B.run_split(files, splits[1], 1, cfg, tmp_path, 'tvsum', 'canonical', seed=0, progress=False)
     v = [h['val'][cfg['select']] for h in res['history']]
     e = int(np.argmax(v))
-    assert res['selected']['validation'] == {'epoch': e + 1, **{m: res['history'][e]['test'][m] for m in B.METRICS}}
+    sel = dict(res['selected']['validation']); ties = sel.pop('ties')
+    assert sel == {'epoch': e + 1, **{m: res['history'][e]['test'][m] for m in B.METRICS}}
+    assert ties['videos'] == len(splits[1].test_keys) and ties['f1_min'] <= sel['f1'] <= ties['f1_max']
     preds = json.loads((tmp_path/'split1'/'seed0'/'predictions.json').read_text())['validation']
     recs = [B.get_record(files, k) for k in splits[1].test_keys]
     ev = evaluate(recs, preds, 'avg')['mean']

@@ -3,7 +3,8 @@ import itertools
 import numpy as np, pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 from sspvs.core import SSPVSError
-from sspvs.keyshots import knapsack, upsample, shot_scores, select_shots, keyshot_summary, uniform_shots
+import itertools
+from sspvs.keyshots import KNAPSACKS, official_values, exact_ints, optimal_subsets, knapsack_official, knapsack_exact as knapsack, upsample, shot_scores, select_shots, keyshot_summary, uniform_shots
 
 def brute_force(v, w, c):
     "The optimal value over all 2^n subsets."
@@ -34,15 +35,15 @@ def test_select_shots_invariants(n_frames, seg, ratio, seed):
     rng = np.random.default_rng(seed)
     cp = uniform_shots(n_frames, seg)
     f = rng.random(n_frames)
-    s = select_shots(f, cp, ratio)
-    assert s.dtype == np.uint8 and s.shape == (n_frames,)
-    assert s.sum() <= int(np.floor(ratio * n_frames))
-    for a, b in cp: assert len(set(s[a:b + 1])) == 1              # whole shots only
-    # the chosen shots have the optimal total shot score
-    w = cp[:, 1] - cp[:, 0] + 1
-    chosen = np.array([s[a] == 1 for a, _ in cp])
-    ref = knapsack(shot_scores(f, cp), w, int(np.floor(ratio * n_frames)))
-    assert np.isclose(shot_scores(f, cp)[chosen].sum(), shot_scores(f, cp)[ref].sum())
+    w, cap = cp[:, 1] - cp[:, 0] + 1, int(np.floor(ratio * n_frames))
+    for kn in KNAPSACKS:
+        s = select_shots(f, cp, ratio, kn)
+        assert s.dtype == np.uint8 and s.shape == (n_frames,)
+        assert s.sum() <= cap
+        for a, b in cp: assert len(set(s[a:b + 1])) == 1              # whole shots only
+        chosen = np.array([s[a] == 1 for a, _ in cp])
+        vals = official_values(shot_scores(f, cp)) if kn == 'official' else exact_ints(shot_scores(f, cp))[0]
+        assert vals[chosen].sum() == optimal_subsets(vals, w, cap)['value']   # optimal under its own convention's values
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 500), st.integers(1, 30), st.integers(0, 2**32 - 1))
@@ -66,15 +67,41 @@ def test_batched_knapsack_and_selection_match_single(D, n, c, seed):
     for row, b in zip(V, B):
         assert (b == knapsack(row, w, c)).all()
     F, cp = rng.random((D, 50)), uniform_shots(50, int(rng.integers(1, 12)))
-    assert (select_shots(F, cp, .3) == np.stack([select_shots(f, cp, .3) for f in F])).all()
+    for kn in KNAPSACKS: assert (select_shots(F, cp, .3, kn) == np.stack([select_shots(f, cp, .3, kn) for f in F])).all()
 
 def test_keyshot_summary_single_shot():
     "One shot longer than the budget: nothing fits, the summary is empty."
     s = keyshot_summary([.5, .9], [0, 10], 20, [[0, 19]])
     assert s.sum() == 0
 
-def test_all_zero_scores_give_empty_summary():
-    assert select_shots(np.zeros(100), uniform_shots(100, 5)).sum() == 0
+def test_all_zero_scores():
+    "Nothing worth taking: exact keeps nothing, OR-Tools (official) still packs the first shot."
+    assert select_shots(np.zeros(100), uniform_shots(100, 5), knapsack='exact').sum() == 0
+    assert select_shots(np.zeros(100), uniform_shots(100, 5), knapsack='official').tolist() == [1] * 5 + [0] * 95
+
+def brute_optimal(v, w, c):
+    ok = [np.array(m, bool) for m in itertools.product([0, 1], repeat=len(v))]
+    ok = [m for m in ok if w[m].sum() <= c]
+    best = max(v[m].sum() for m in ok)
+    return {tuple(m) for m in ok if v[m].sum() == best}, best
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 9), st.integers(0, 30), st.integers(0, 2**32 - 1))
+def test_optimal_subsets_and_both_conventions_against_brute_force(n, c, seed):
+    "Heavy ties (values 0..3): every optimal subset is found, and each convention's choice is one of them."
+    rng = np.random.default_rng(seed)
+    v, w = rng.integers(0, 4, n), rng.integers(1, 8, n)
+    want, best = brute_optimal(v, w, c)
+    r = optimal_subsets(v, w, c)
+    assert r['exhaustive'] and r['value'] == best and r['n_optimal'] == len(want) and {tuple(x) for x in r['subsets']} == want
+    assert tuple(knapsack(v.astype(float), w, c)) in want
+    if w.sum() > c: assert tuple(knapsack_official(v, w, c)) in want     # (when everything fits OR-Tools takes everything, zeros too)
+    r = optimal_subsets(v, w, c, limit=1, n_samples=20, seed=seed)        # too many to list: a sample, still all optimal
+    assert {tuple(x) for x in r['subsets']} <= want and r['exhaustive'] == (len(want) <= 1)
+
+def test_official_values_truncate_like_the_official_code():
+    m = np.array([0.9999999, 0.0015, 0.0009, 0.5, 1.0])
+    assert official_values(m).tolist() == (m * 1000).astype(int).tolist() == [999, 1, 0, 500, 1000]
 
 def test_zero_weight_items_are_taken_when_positive():
     assert knapsack([1., 2.], [0, 5], 0).tolist() == [True, False]

@@ -23,14 +23,23 @@ def ref_knapsack(values, weights, capacity):
         if K[i][c] != K[i - 1][c]: chosen.append(i - 1); c -= weights[i - 1]
     return chosen
 
-def ref_evaluate(step_scores, r, metric):
-    frames = np.zeros(r.n_frames)
+def ref_ortools(values, weights, capacity):
+    "The official SSPVS code's knapsack_ortools, on today's OR-Tools API."
+    from ortools.algorithms.python import knapsack_solver as ks
+    values = (np.array(values) * 1000).astype(int)
+    s = ks.KnapsackSolver(ks.SolverType.KNAPSACK_DYNAMIC_PROGRAMMING_SOLVER, 'test')
+    s.init(values.tolist(), [np.array(weights).astype(int).tolist()], [capacity])
+    s.solve()
+    return [x for x in range(len(weights)) if s.best_solution_contains(x)]
+
+def ref_evaluate(step_scores, r, metric, knapsack='exact'):
+    frames = np.zeros(r.n_frames, dtype=np.float32)          # the public code's frame scores are float32
     pos = list(r.picks) + [r.n_frames]
     for i in range(len(r.picks)): frames[pos[i]:pos[i + 1]] = step_scores[i]
-    shot_vals = [frames[a:b + 1].mean() for a, b in r.change_points]
-    lens = [int(b - a + 1) for a, b in r.change_points]
-    summary = np.zeros(r.n_frames)
-    for j in ref_knapsack(shot_vals, lens, int(r.n_frames * 0.15)): summary[r.change_points[j][0]:r.change_points[j][1] + 1] = 1
+    shot_vals = [float(frames[a:b + 1].mean()) for a, b in r.change_points]
+    lens = [int(x) for x in r.n_frame_per_seg]
+    picked = (ref_ortools if knapsack == 'official' else ref_knapsack)(shot_vals, lens, int(r.n_frames * 0.15))
+    summary = np.concatenate([np.full(n, float(j in picked)) for j, n in enumerate(lens)])[:r.n_frames]   # laid out shot after shot
     f1s = []
     for u in r.user_summary:
         ov = (summary * u).sum()
@@ -55,8 +64,9 @@ def test_evaluate_matches_reference(files):
     for path, metric in ((tv, 'avg'), (sm, 'max')):
         for r in BenchmarkFile(path):
             s = rng.random(r.n_steps)
-            got, want = evaluate_video(s, r, metric), ref_evaluate(s, r, metric)
-            for k in ('f1', 'kendall', 'spearman'): assert abs(got[k] - want[k]) < 1e-10, (r.key, k, got, want)
+            for kn in ('official', 'exact'):
+                got, want = evaluate_video(s, r, metric, knapsack=kn), ref_evaluate(s, r, metric, kn)
+                for k in ('f1', 'kendall', 'spearman'): assert abs(got[k] - want[k]) < 1e-10, (r.key, kn, k, got, want)
 
 @settings(max_examples=150, deadline=None)
 @given(st.integers(2, 60), st.integers(1, 5), st.integers(1, 6), st.integers(0, 2**32 - 1), st.booleans())
@@ -145,16 +155,25 @@ def test_evaluate_cli(files, tmp_path):
     res = run('sspvs-evaluate', tv, pr, '--json', out)
     assert res.returncode == 0, res.stderr
     assert 'metric avg: the file name does not say SumMe' in res.stdout
+    assert "knapsack official: shot values int(1000 x mean score), OR-Tools" in res.stdout
     lines = res.stdout.splitlines()
-    assert lines[1].split()[:3] == ['video', 'frames', 'F1'] and len(lines) == 2 + 4 + 1 and lines[-1].startswith('mean of 4')
+    assert lines[2].split()[:3] == ['video', 'frames', 'F1'] and len(lines) == 3 + 4 + 2 and lines[-2].startswith('mean of 4')
+    assert lines[-1].startswith('ties: ') and 'of 4 videos have more than one optimal summary under the official knapsack' in lines[-1]
     j = json.loads(out.read_text())
-    assert set(j) == {'metric', 'videos', 'mean'} and j['metric'] == 'avg' and list(j['videos']) == [f'video_{i}' for i in range(1, 5)]
+    assert set(j) == {'metric', 'knapsack', 'videos', 'mean', 'ties'} and j['metric'] == 'avg' and list(j['videos']) == [f'video_{i}' for i in range(1, 5)]
+    assert j['knapsack'] == 'official' and set(j['videos']['video_1']['ties']) >= {'tied', 'n_optimal', 'f1_min', 'f1_max', 'ties_exhaustive'}
     bf = BenchmarkFile(tv)
     want = evaluate(bf, {r.key: r.gtscore for r in bf}, 'avg')
     for k in ('f1', 'kendall', 'spearman'):
         assert abs(j['mean'][k] - want['mean'][k]) < 1e-6 and 0 <= j['videos']['video_1']['f1'] <= 1
     res = run('sspvs-evaluate', tv, pr, '--metric', 'max')
     assert res.returncode == 0 and 'metric max: as given by --metric' in res.stdout
+    res = run('sspvs-evaluate', tv, pr, '--knapsack', 'exact', '--json', out)
+    assert res.returncode == 0 and 'knapsack exact: float shot means' in res.stdout and json.loads(out.read_text())['knapsack'] == 'exact'
+    want = evaluate(bf, {r.key: r.gtscore for r in bf}, 'avg', knapsack='exact')
+    assert abs(json.loads(out.read_text())['mean']['f1'] - want['mean']['f1']) < 1e-6
+    res = run('sspvs-evaluate', tv, pr, '--knapsack', 'greedy')
+    assert res.returncode != 0 and 'greedy' in res.stderr
 
 def test_evaluate_cli_summe_default(files, tmp_path):
     _, _, sm = files
@@ -246,11 +265,15 @@ def test_baselines_cli_real_annotations(tmp_path):
     out = tmp_path/'b.json'
     res = run('sspvs-baselines', '--tvsum', data_path('tvsum'), '--summe', data_path('summe'), '--json', out, '--n_draws', 3)
     assert res.returncode == 0, res.stderr
-    assert 'uniform 2-second segments' in res.stdout
-    j = json.loads(out.read_text())
-    assert set(j) == {'tvsum', 'summe'}
-    for ds in j:
-        assert set(j[ds]) == {'human', 'random'}
-        for who in ('human', 'random'): assert set(j[ds][who]) == {'f1', 'kendall', 'spearman'} and 0 < j[ds][who]['f1'] < 1
-        assert j[ds]['human']['kendall'] > .1 > abs(j[ds]['random']['kendall'])
-    assert abs(j['tvsum']['human']['kendall'] - .177) < 5e-4 and abs(j['tvsum']['human']['spearman'] - .204) < 5e-4   # Otani et al. 2019
+    assert 'knapsack official' in res.stdout and 'knapsack exact' in res.stdout
+    rows = json.loads(out.read_text())
+    key = lambda r: (r['dataset'], r['shots'], r['knapsack'])
+    assert sorted(map(key, rows)) == sorted((ds, sh, k) for ds, sh in (('tvsum', 'uniform 2 s'), ('summe', 'uniform 2 s'), ('summe', 'KTS (eccv16)'))
+                                            for k in ('official', 'exact'))
+    for r in rows:
+        for who in ('human', 'random'): assert set(r[who]) == {'f1', 'kendall', 'spearman'} and 0 < r[who]['f1'] < 1
+        assert r['human']['kendall'] > .1 > abs(r['random']['kendall']) and r['human']['f1'] > r['random']['f1']
+    tv = next(r for r in rows if key(r) == ('tvsum', 'uniform 2 s', 'official'))
+    assert abs(tv['human']['kendall'] - .177) < 5e-4 and abs(tv['human']['spearman'] - .204) < 5e-4   # Otani et al. 2019
+    sm = [r for r in rows if r['dataset'] == 'summe']
+    assert all(r['human'] == sm[0]['human'] for r in sm)        # SumMe's people chose frames: neither shots nor knapsack matter to them

@@ -4,22 +4,27 @@
 
 # %% ../nbs/01_data.ipynb #a0032971
 from __future__ import annotations
-import re, json, hashlib
+import re, json, hashlib, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, h5py, torch
-from fastcore.script import call_parse, Param
+from fastcore.script import call_parse, Param, store_true
 from .core import SSPVSError, cli_errors, atomic_path, save_json
 
 # %% auto #0
-__all__ = ['REQUIRED', 'OPTIONAL', 'DATASETS', 'STANDARD', 'TEXT_FIELDS', 'CHECKSUMS', 'SETTINGS', 'standard_keys', 'natural_key',
-           'dataset_name', 'check_video', 'toy_video', 'read_features', 'VideoRecord', 'text_path', 'text_info',
-           'BenchmarkFile', 'write_benchmark', 'sha256sum', 'verify', 'sspvs_verify', 'load_benchmarks', 'get_record',
+__all__ = ['REQUIRED', 'USES', 'USE_NAMES', 'OPTIONAL', 'LAYOUT', 'DATASETS', 'STANDARD', 'TEXT_FIELDS', 'CHECKSUMS', 'SETTINGS',
+           'standard_keys', 'natural_key', 'dataset_name', 'check_video', 'toy_video', 'read_features', 'VideoRecord',
+           'text_path', 'text_info', 'Anomaly', 'AnomalyWarning', 'anomaly_warning', 'BenchmarkFile', 'write_benchmark',
+           'sha256sum', 'verify', 'strict_check', 'strict_lines', 'sspvs_verify', 'load_benchmarks', 'get_record',
            'Split', 'split_file', 'load_splits', 'minmax', 'SummaryDataset', 'collate']
 
 # %% ../nbs/01_data.ipynb #836734a8
-REQUIRED = ('features', 'picks', 'n_frames', 'change_points', 'n_frame_per_seg', 'gtscore', 'user_summary')
-OPTIONAL = ('n_steps', 'user_scores', 'video_name')
+REQUIRED = ('picks', 'n_frames')   # what every video needs to be opened: everything else refers to steps and frames
+USES = dict(evaluate=('picks', 'n_frames', 'change_points', 'n_frame_per_seg', 'user_summary'),
+            train=('features', 'gtscore', 'picks'))
+USE_NAMES = dict(evaluate='evaluation', train='training')
+OPTIONAL = ('n_steps', 'user_scores', 'video_name', 'gtsummary')   # gtsummary: in the real files, unused
+LAYOUT = tuple(dict.fromkeys(REQUIRED + USES['evaluate'] + USES['train'] + OPTIONAL))
 DATASETS = ('summe', 'tvsum', 'ovp', 'youtube')
 STANDARD = {n: f'eccv16_dataset_{n}_google_pool5.h5' for n in DATASETS}
 TEXT_FIELDS = ('category', 'query', 'title', 'description')
@@ -69,58 +74,87 @@ def _to_str(v)->str:
     return v.decode('utf-8', 'replace') if isinstance(v, (bytes, np.bytes_)) else str(v)
 
 # %% ../nbs/01_data.ipynb #cf879ffe
+def _shots_anomaly(cps, n_frames)->str|None:
+    "How shots that lie in [0, n_frames) fail to tile the video, or None."
+    if cps[0, 0] != 0: return f"do not tile the video: the first shot starts at frame {cps[0, 0]}, not 0"
+    if (gap := cps[1:, 0] != cps[:-1, 1] + 1).any():
+        i = int(np.argmax(gap)); return f"do not tile the video: shot {i} ends at {cps[i, 1]} but shot {i + 1} starts at {cps[i + 1, 0]}"
+    if cps[-1, 1] != n_frames - 1: return f"do not tile the video: the last shot ends at frame {cps[-1, 1]}, not {n_frames - 1} ('n_frames' is {n_frames})"
+    return None
+
 def check_video(g, # an h5py.Group or a dict with the keys of the layout
                 where:str, # 'file.h5: video_3', put in front of every message
                )->dict:
-    "Validate one video of the eccv16 layout; return its arrays (all but features) in canonical dtypes, plus `feat_shape`."
+    "Validate one video; its arrays (all but features) in canonical dtypes or None, `feat_shape` (or None) and `anomalies` [(key, description)]."
     has = lambda k: k in g and (isinstance(g, h5py.Group) or g[k] is not None)   # None in a dict = absent
-    missing = [k for k in REQUIRED if not has(k)]
-    if missing: raise SSPVSError(f"{where}: " + ', '.join(map(repr, missing)) + (" is" if len(missing) == 1 else " are") + " missing")
     get = lambda k: g[k][()] if isinstance(g, h5py.Group) else g[k]
-    feats = np.asarray(get('features'))
-    if feats.ndim != 2: raise SSPVSError(f"{where}: 'features' should be (n_steps, dim) but has shape {feats.shape}")
-    T = feats.shape[0]
-    if T == 0 or feats.shape[1] == 0: raise SSPVSError(f"{where}: 'features' is empty (shape {feats.shape})")
-    _finite(feats, where, 'features')
+    anomalies = []; note = lambda k, what: anomalies.append((k, what))
+    missing = [k for k in REQUIRED if not has(k)]
+    if missing: raise SSPVSError(f"{where}: " + ', '.join(map(repr, missing)) + (" is" if len(missing) == 1 else " are") + " missing (every use needs picks, n_frames)")
+    feat_shape = None
+    if has('features'):
+        feats = np.asarray(get('features'))
+        if feats.ndim != 2: raise SSPVSError(f"{where}: 'features' should be (n_steps, dim) but has shape {feats.shape}")
+        if feats.shape[0] == 0 or feats.shape[1] == 0: raise SSPVSError(f"{where}: 'features' is empty (shape {feats.shape})")
+        _finite(feats, where, 'features'); feat_shape = feats.shape
     n_frames = _scalar_int(get('n_frames'), where, 'n_frames')
     if n_frames <= 0: raise SSPVSError(f"{where}: 'n_frames' is {n_frames}: the video is empty")
     picks = _int_array(get('picks'), where, 'picks')
-    if picks.ndim != 1 or len(picks) != T: raise SSPVSError(f"{where}: 'picks' has {picks.size} steps but 'features' has {T}")
+    if feat_shape and (picks.ndim != 1 or len(picks) != feat_shape[0]): raise SSPVSError(f"{where}: 'picks' has {picks.size} steps but 'features' has {feat_shape[0]}")
+    if picks.ndim != 1 or len(picks) == 0: raise SSPVSError(f"{where}: 'picks' should be (n_steps,) with n_steps > 0 but has shape {picks.shape}")
+    T, steps = len(picks), "'features'" if feat_shape else "'picks'"
     if picks.min() < 0 or picks.max() >= n_frames:
         raise SSPVSError(f"{where}: 'picks' has frame {int(picks.max() if picks.max() >= n_frames else picks.min())} outside [0, {n_frames - 1}] ('n_frames' is {n_frames})")
     if (np.diff(picks) <= 0).any():
         i = int(np.argmax(np.diff(picks) <= 0))
         raise SSPVSError(f"{where}: 'picks' is not strictly increasing (step {i + 1}: {picks[i]} then {picks[i + 1]})")
-    if has('n_steps') and (n := _scalar_int(get('n_steps'), where, 'n_steps')) != T:
-        raise SSPVSError(f"{where}: 'n_steps' is {n} but 'features' has {T} steps")
-    gt = _finite(get('gtscore'), where, 'gtscore').astype(np.float32)
-    if gt.ndim != 1 or len(gt) != T: raise SSPVSError(f"{where}: 'gtscore' has shape {gt.shape} but 'features' has {T} steps")
-    cps = _int_array(get('change_points'), where, 'change_points')
-    if cps.ndim != 2 or cps.shape[1] != 2 or len(cps) == 0:
-        raise SSPVSError(f"{where}: 'change_points' should be (n_segs, 2) but has shape {cps.shape}")
-    if cps[0, 0] != 0: raise SSPVSError(f"{where}: 'change_points' do not tile the video: the first shot starts at frame {cps[0, 0]}, not 0")
-    if cps[-1, 1] != n_frames - 1:
-        raise SSPVSError(f"{where}: 'change_points' do not tile the video: the last shot ends at frame {cps[-1, 1]}, not {n_frames - 1} ('n_frames' is {n_frames})")
-    if (cps[:, 1] < cps[:, 0]).any():
-        i = int(np.argmax(cps[:, 1] < cps[:, 0])); raise SSPVSError(f"{where}: 'change_points' shot {i} ends ({cps[i, 1]}) before it starts ({cps[i, 0]})")
-    if (gap := cps[1:, 0] != cps[:-1, 1] + 1).any():
-        i = int(np.argmax(gap))
-        raise SSPVSError(f"{where}: 'change_points' do not tile the video: shot {i} ends at {cps[i, 1]} but shot {i + 1} starts at {cps[i + 1, 0]}")
-    nfps = _int_array(get('n_frame_per_seg'), where, 'n_frame_per_seg').reshape(-1)
-    if len(nfps) != len(cps): raise SSPVSError(f"{where}: 'n_frame_per_seg' has {len(nfps)} shots but 'change_points' has {len(cps)}")
-    if (bad := nfps != cps[:, 1] - cps[:, 0] + 1).any():
-        i = int(np.argmax(bad)); raise SSPVSError(f"{where}: 'n_frame_per_seg' says shot {i} has {nfps[i]} frames but 'change_points' gives {cps[i, 1] - cps[i, 0] + 1}")
-    us = _finite(get('user_summary'), where, 'user_summary')
-    if us.ndim != 2 or us.shape[1] != n_frames or us.shape[0] == 0:
-        raise SSPVSError(f"{where}: 'user_summary' should be (n_users, {n_frames}) ('n_frames' is {n_frames}) but has shape {us.shape}")
-    out = dict(n_frames=n_frames, picks=picks, change_points=cps, n_frame_per_seg=nfps, gtscore=gt,
-               user_summary=(us > 0).astype(np.uint8), user_scores=None, video_name=None, feat_shape=feats.shape)
+    if has('n_steps') and (n := _scalar_int(get('n_steps'), where, 'n_steps')) != T: note('n_steps', f"is {n} but {steps} has {T} steps (the steps are used)")
+    gt = cps = nfps = us = None
+    if has('gtscore'):
+        gt = _finite(get('gtscore'), where, 'gtscore').astype(np.float32)
+        if gt.ndim != 1 or len(gt) != T: raise SSPVSError(f"{where}: 'gtscore' has shape {gt.shape} but {steps} has {T} steps")
+    if has('change_points'):
+        cps = _int_array(get('change_points'), where, 'change_points')
+        if cps.ndim != 2 or cps.shape[1] != 2 or len(cps) == 0:
+            raise SSPVSError(f"{where}: 'change_points' should be (n_segs, 2) but has shape {cps.shape}")
+        if (cps[:, 1] < cps[:, 0]).any():
+            i = int(np.argmax(cps[:, 1] < cps[:, 0])); raise SSPVSError(f"{where}: 'change_points' shot {i} ends ({cps[i, 1]}) before it starts ({cps[i, 0]})")
+        if cps.min() < 0 or cps.max() >= n_frames:
+            raise SSPVSError(f"{where}: 'change_points' has frame {int(cps.max() if cps.max() >= n_frames else cps.min())} outside [0, {n_frames - 1}] ('n_frames' is {n_frames})")
+        if (a := _shots_anomaly(cps, n_frames)): note('change_points', a)
+    if has('n_frame_per_seg'):
+        nfps = _int_array(get('n_frame_per_seg'), where, 'n_frame_per_seg').reshape(-1)
+        if (nfps < 0).any(): i = int(np.argmax(nfps < 0)); raise SSPVSError(f"{where}: 'n_frame_per_seg' gives shot {i} a negative length ({nfps[i]})")
+        if cps is not None:
+            if len(nfps) != len(cps): raise SSPVSError(f"{where}: 'n_frame_per_seg' has {len(nfps)} shots but 'change_points' has {len(cps)}")
+            if (bad := nfps != cps[:, 1] - cps[:, 0] + 1).any():
+                i = int(np.argmax(bad))
+                note('n_frame_per_seg', f"says shot {i} has {nfps[i]} frames but 'change_points' gives {cps[i, 1] - cps[i, 0] + 1} (the file's lengths are kept)")
+    if has('user_summary'):
+        us = _finite(get('user_summary'), where, 'user_summary')
+        if us.ndim != 2 or us.shape[1] != n_frames or us.shape[0] == 0:
+            raise SSPVSError(f"{where}: 'user_summary' should be (n_users, {n_frames}) ('n_frames' is {n_frames}) but has shape {us.shape}")
+        if (odd := np.unique(us[(us != 0) & (us != 1)])).size:
+            note('user_summary', f"holds values other than 0 and 1 ({', '.join(f'{x:g}' for x in odd[:3])}{' ...' if odd.size > 3 else ''}): read as selected where > 0")
+        us = (us > 0).astype(np.uint8)
+    for k in USES['evaluate']:
+        if not has(k): note(k, "is missing: the video cannot be evaluated")
+    if not has('gtscore'): note('gtscore', "is missing: the video cannot be trained on")
+    out = dict(n_frames=n_frames, picks=picks, change_points=cps, n_frame_per_seg=nfps, gtscore=gt, user_summary=us,
+               user_scores=None, video_name=None, feat_shape=feat_shape, anomalies=anomalies)
     if has('user_scores'):
         sc = _finite(get('user_scores'), where, 'user_scores')
         if sc.ndim != 2 or sc.shape[1] != n_frames or sc.shape[0] == 0:
             raise SSPVSError(f"{where}: 'user_scores' should be (n_users, {n_frames}) ('n_frames' is {n_frames}) but has shape {sc.shape}")
         out['user_scores'] = sc.astype(np.float32)
-    if has('video_name'): out['video_name'] = _to_str(g['video_name'])
+    if has('video_name'):
+        raw = get('video_name')
+        if isinstance(raw, np.ndarray) and raw.ndim > 0:
+            if raw.size == 0: raise SSPVSError(f"{where}: 'video_name' is an empty array")
+            note('video_name', f"is stored as an array of shape {raw.shape}: its first element is used")
+        out['video_name'] = _to_str(raw)
+    for k in (g.keys() if isinstance(g, h5py.Group) else [k for k in g if g[k] is not None]):
+        if k not in LAYOUT: note(k, "is not a key of the eccv16 layout: ignored")
     return out
 
 # %% ../nbs/01_data.ipynb #da77afeb
@@ -152,20 +186,24 @@ def read_features(path:str|Path, # the .h5 file
     "The (n_steps, D) float32 features of one video, read from disk."
     with h5py.File(path, 'r') as f: return np.asarray(f[key]['features'][()], dtype=np.float32)
 
+def _check_use(use:str):
+    if use not in USES: raise SSPVSError(f"unknown use {use!r} (one of {', '.join(USES)})")
+
 @dataclass(eq=False)
 class VideoRecord:
-    "One video of a benchmark file; everything but `features` is in memory."
+    "One video of a benchmark file; everything but `features` is in memory; keys the file lacks are None."
     key: str                       # 'video_3'
     source: Path                   # the .h5 file
     n_frames: int
     picks: np.ndarray              # (n_steps,) int64, frame index of each step
-    change_points: np.ndarray      # (n_segs, 2) int64, inclusive [first, last]
-    n_frame_per_seg: np.ndarray    # (n_segs,) int64
-    gtscore: np.ndarray            # (n_steps,) float32
-    user_summary: np.ndarray       # (n_users, n_frames) uint8 0/1
-    user_scores: np.ndarray|None = None   # (n_users, n_frames) float32, None when the file lacks it
+    change_points: np.ndarray|None = None    # (n_segs, 2) int64, inclusive [first, last]
+    n_frame_per_seg: np.ndarray|None = None  # (n_segs,) int64, as the file gives them (the knapsack weights)
+    gtscore: np.ndarray|None = None          # (n_steps,) float32
+    user_summary: np.ndarray|None = None     # (n_users, n_frames) uint8 0/1
+    user_scores: np.ndarray|None = None      # (n_users, n_frames) float32, None when the file lacks it
     video_name: str|None = None
     text: dict = field(default_factory=dict)  # the text info (category, query, title, description), {} when unknown
+    feat_dim: int|None = None      # width of the features on disk; None: the video has none
     @property
     def stem(self)->str: return Path(self.source).stem
     @property
@@ -173,10 +211,25 @@ class VideoRecord:
     @property
     def n_steps(self)->int: return len(self.picks)
     @property
-    def n_users(self)->int: return len(self.user_summary)
+    def n_users(self)->int: return 0 if self.user_summary is None else len(self.user_summary)
     @property
-    def features(self)->np.ndarray: return read_features(self.source, self.key)
-    def __repr__(self): return f"VideoRecord({self.full_key}, n_frames={self.n_frames}, n_steps={self.n_steps}, n_segs={len(self.change_points)}, n_users={self.n_users})"
+    def has_features(self)->bool: return self.feat_dim is not None
+    def missing(self, use:str)->list[str]:
+        "The keys `use` ('evaluate' or 'train') needs that this video lacks."
+        _check_use(use)
+        return [k for k in USES[use] if (not self.has_features if k == 'features' else getattr(self, k) is None)]
+    def require(self, use:str)->VideoRecord:
+        "Raise a one-line `SSPVSError` naming file, video, missing keys and use unless the video serves `use`; returns the record."
+        if (m := self.missing(use)):
+            raise SSPVSError(f"{Path(self.source).name}: {self.key}: " + ', '.join(map(repr, m)) + (" is" if len(m) == 1 else " are")
+                             + f" missing; {USE_NAMES[use]} needs {', '.join(USES[use])}")
+        return self
+    @property
+    def features(self)->np.ndarray:
+        if not self.has_features: self.require('train')
+        return read_features(self.source, self.key)
+    def __repr__(self): return (f"VideoRecord({self.full_key}, n_frames={self.n_frames}, n_steps={self.n_steps}, "
+                                f"n_segs={None if self.change_points is None else len(self.change_points)}, n_users={self.n_users})")
 
 # %% ../nbs/01_data.ipynb #9c16f948
 def text_path(h5:str|Path)->Path:
@@ -195,9 +248,35 @@ def text_info(d:dict|None, # a text-info dict, possibly partial
     return {k: d.get(k, '') for k in TEXT_FIELDS}
 
 # %% ../nbs/01_data.ipynb #6e81d524
+@dataclass(frozen=True)
+class Anomaly:
+    "Something in a video that the standard code tolerates: the video, the key, and what is odd about it."
+    video: str
+    key: str
+    what: str
+    def __str__(self): return f"{self.video}: {self.key!r} {self.what}"
+
+class AnomalyWarning(UserWarning):
+    "A benchmark file holds anomalies the standard code tolerates (one warning per file)."
+
+def _feature_anomalies(per_video:dict, has_feats:dict)->list[Anomaly]:
+    "The anomalies of every video, in order; a video without features is one only when others have them."
+    mixed = any(has_feats.values())
+    return [Anomaly(k, key, what) for k, an in per_video.items()
+            for key, what in ([('features', 'is missing while other videos have them: the video cannot be trained on or predicted')]
+                              if mixed and not has_feats[k] else []) + an]
+
+def anomaly_warning(name:str, # the file name
+                    anomalies:list[Anomaly])->str:
+    "The one warning line of a file with anomalies."
+    n = len(anomalies)
+    return (f"{name}: {n} anomal{'y' if n == 1 else 'ies'} the standard code tolerates, {'' if n == 1 else 'e.g. '}{anomalies[0]}; "
+            f"`sspvs-verify --strict {name}` lists {'it' if n == 1 else 'them'}")
+
 class BenchmarkFile:
-    "A benchmark file in the eccv16 layout, validated on open; maps video keys to `VideoRecord`s."
+    "A benchmark file in the eccv16 layout, validated on open; maps video keys to `VideoRecord`s; `anomalies` lists what is tolerated."
     def __init__(self, path:str|Path, # the .h5 file
+                 warn:bool=True, # one `AnomalyWarning` when the file has anomalies
                 ):
         self.path = Path(path)
         fn = self.path.name
@@ -205,20 +284,23 @@ class BenchmarkFile:
         if not h5py.is_hdf5(self.path): raise SSPVSError(f"{fn}: not an HDF5 file")
         self.stem, self.name = self.path.stem, dataset_name(self.path.stem)
         text = self._read_text()
-        self.records, dims = {}, set()
+        self.records, dims, per_video = {}, {}, {}
         with h5py.File(self.path, 'r') as f:
             keys = sorted(f.keys(), key=natural_key)
             if not keys: raise SSPVSError(f"{fn}: the file holds no videos")
             for k in keys:
                 if not isinstance(f[k], h5py.Group): raise SSPVSError(f"{fn}: {k}: expected a group of datasets, found a {type(f[k]).__name__}")
                 c = check_video(f[k], f'{fn}: {k}')
-                dims.add(c.pop('feat_shape')[1])
-                self.records[k] = VideoRecord(key=k, source=self.path, text=text.get(k, {}), **c)
+                fs, per_video[k] = c.pop('feat_shape'), c.pop('anomalies')
+                if fs is not None: dims.setdefault(fs[1], k)
+                self.records[k] = VideoRecord(key=k, source=self.path, text=text.get(k, {}), feat_dim=None if fs is None else fs[1], **c)
         if len(dims) > 1: raise SSPVSError(f"{fn}: 'features' have different sizes in different videos: {sorted(dims)}")
         if (extra := [k for k in text if k not in self.records]):
             raise SSPVSError(f"{text_path(self.path).name}: {extra[0]}: text info for a video that is not in {fn}")
-        self.keys, self.feat_dim = list(self.records), dims.pop()
+        self.keys, self.feat_dim = list(self.records), next(iter(dims), None)
         self.text = {k: r.text for k, r in self.records.items()}
+        self.anomalies = _feature_anomalies(per_video, {k: r.has_features for k, r in self.records.items()})
+        if self.anomalies and warn: warnings.warn(anomaly_warning(fn, self.anomalies), AnomalyWarning, stacklevel=2)
 
     def _read_text(self):
         p = text_path(self.path)
@@ -228,28 +310,44 @@ class BenchmarkFile:
         if not isinstance(d, dict): raise SSPVSError(f"{p.name}: should map video keys to text info")
         return {k: text_info(t, f'{p.name}: {k}') for k, t in d.items()}
 
+    @property
+    def uses(self)->tuple[str, ...]:
+        "The uses ('evaluate', 'train') that every video of the file serves."
+        return tuple(u for u in USES if not any(r.missing(u) for r in self))
+    def require(self, use:str)->BenchmarkFile:
+        "Raise the one-line `SSPVSError` of the first video that cannot serve `use`; returns the file."
+        for r in self: r.require(use)
+        _check_use(use); return self
     def __len__(self): return len(self.records)
     def __iter__(self): return iter(self.records.values())
     def __contains__(self, key): return key in self.records
     def __getitem__(self, key:str)->VideoRecord:
         if key not in self.records: raise SSPVSError(f"{self.path.name}: {key}: no such video (keys: {self.keys[0]} .. {self.keys[-1]})")
         return self.records[key]
-    def __repr__(self): return f"BenchmarkFile({self.path.name}, {len(self)} videos, feat_dim={self.feat_dim})"
+    def __repr__(self): return (f"BenchmarkFile({self.path.name}, {len(self)} videos, feat_dim={self.feat_dim}"
+                                + (f", {len(self.anomalies)} anomalies" if self.anomalies else '') + ")")
 
 # %% ../nbs/01_data.ipynb #5bdcf7de
 _DTYPES = dict(features=np.float32, picks=np.int32, n_frames=np.int32, n_steps=np.int32, change_points=np.int32,
                n_frame_per_seg=np.int32, gtscore=np.float32, user_summary=np.float32, user_scores=np.float32)
 
 def write_benchmark(path:str|Path, # the .h5 file to write
-                    videos:dict, # key -> dict of arrays named like the h5 datasets
+                    videos:dict, # key -> dict of arrays named like the h5 datasets (None = absent)
                     text:dict|None=None, # key -> text info; written to the sidecar `x.text.json`
+                    strict:bool=True, # refuse anomalies the standard code tolerates; False: write them
                    )->Path:
     "Write videos in the eccv16 layout, atomically, after validating each."
     path = Path(path)
     if not videos: raise SSPVSError(f"{path.name}: no videos to write")
+    per_video, has_feats = {}, {}
     for k, v in videos.items():
         if not re.fullmatch(r'[A-Za-z0-9_.\-]+', str(k)): raise SSPVSError(f"{path.name}: {k!r} is not a valid video key")
-        check_video(v, f'{path.name}: {k}')
+        c = check_video(v, f'{path.name}: {k}')
+        per_video[k], has_feats[k] = c['anomalies'], c['feat_shape'] is not None
+    if len({v['features'].shape[1] for k, v in videos.items() if has_feats[k]}) > 1:
+        raise SSPVSError(f"{path.name}: 'features' have different sizes in different videos: {sorted({np.shape(v['features'])[1] for k, v in videos.items() if has_feats[k]})}")
+    if strict and (an := _feature_anomalies(per_video, has_feats)):
+        raise SSPVSError(f"{path.name}: {an[0]} (write_benchmark(..., strict=False) writes such anomalies)")
     if text is not None:
         text = {k: text_info(t, f'{text_path(path).name}: {k}') for k, t in text.items()}
         if (extra := [k for k in text if k not in videos]): raise SSPVSError(f"{text_path(path).name}: {extra[0]}: text info for a video that is not written")
@@ -258,7 +356,8 @@ def write_benchmark(path:str|Path, # the .h5 file to write
             g = f.create_group(k)
             for name, x in videos[k].items():
                 if x is None: continue
-                if name == 'video_name': g.create_dataset(name, data=np.bytes_(str(x).encode('utf-8')))
+                if name == 'video_name' and isinstance(x, str): g.create_dataset(name, data=np.bytes_(x.encode('utf-8')))
+                elif name == 'video_name': g.create_dataset(name, data=np.char.encode(x, 'utf-8') if np.asarray(x).dtype.kind == 'U' else x)
                 else: g.create_dataset(name, data=np.asarray(x, dtype=_DTYPES.get(name)))
     if text is not None: save_json(text, text_path(path))
     return path
@@ -299,10 +398,39 @@ def verify(paths, # files or folders (a folder is checked for all four standard 
     return rows
 
 # %% ../nbs/01_data.ipynb #cd175d3f
+def strict_check(path:str|Path, # a benchmark file
+                )->dict:
+    "Open a file without warning: dict(path, videos, uses, anomalies [Anomaly], error (the refusal, or None))."
+    try:
+        bf = BenchmarkFile(path, warn=False)
+        return dict(path=str(path), videos=len(bf), uses=bf.uses, anomalies=bf.anomalies, error=None)
+    except SSPVSError as e: return dict(path=str(path), videos=0, uses=(), anomalies=[], error=str(e))
+
+def _strict_paths(paths)->list[Path]:
+    out = []
+    for p in map(Path, [paths] if isinstance(paths, (str, Path)) else paths):
+        out += (sorted(p.glob('*.h5')) or [p]) if p.is_dir() else [p]
+    return out
+
+def strict_lines(res:dict)->list[str]:
+    "The lines `sspvs-verify --strict` prints for one `strict_check` result."
+    fn = Path(res['path']).name
+    if res['error'] is not None: return [f"{fn}: refused: {res['error']}"]
+    n = len(res['anomalies'])
+    return [f"{fn}: {a.video}: {a.key!r} {a.what}" for a in res['anomalies']] + [
+        f"{fn}: {res['videos']} videos; serves {' and '.join(res['uses']) or 'nothing'}"
+        + f"; {n} anomal{'y' if n == 1 else 'ies'}"]
+
 @call_parse
-def sspvs_verify(paths:Param("benchmark files or folders holding them", str, nargs='+')):
-    "Check copies of the standard eccv16 benchmark files against their published sizes and sha256."
+def sspvs_verify(paths:Param("benchmark files or folders holding them", str, nargs='+'),
+                 strict:Param("open each file (a folder: every *.h5 in it) and list every anomaly the standard code tolerates and what the file can serve, instead of checksums; exit 1 on any anomaly or refusal", store_true)=False):
+    "Check copies of the standard eccv16 benchmark files against their published sizes and sha256; with --strict, check any file's consistency."
     with cli_errors('sspvs-verify'):
+        if strict:
+            res = [strict_check(p) for p in _strict_paths(paths)]
+            for r in res: print('\n'.join(strict_lines(r)))
+            if any(r['error'] or r['anomalies'] for r in res): raise SystemExit(1)
+            return
         rows = verify(paths)
         w = max(len(r['path']) for r in rows)
         for r in rows: print(f"{r['status']:<9} {r['path']:<{w}}  {r['detail']}")
@@ -414,6 +542,7 @@ class SummaryDataset(torch.utils.data.Dataset):
         self.records, self.max_len, self.train, self.repeat, self.seed = list(records), max_len, train, repeat, seed
         if repeat < 1: raise SSPVSError(f"repeat should be at least 1, got {repeat}")
         if max_len is not None and max_len < 1: raise SSPVSError(f"max_len should be at least 1, got {max_len}")
+        for r in self.records: r.require('train')
         self.epoch, self._cache = 0, ({} if cache else None)
     def set_epoch(self, epoch:int): self.epoch = epoch
     def __len__(self): return len(self.records) * self.repeat

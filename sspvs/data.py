@@ -418,7 +418,7 @@ def strict_lines(res:dict)->list[str]:
     if res['error'] is not None: return [f"{fn}: refused: {res['error']}"]
     n = len(res['anomalies'])
     return [f"{fn}: {a.video}: {a.key!r} {a.what}" for a in res['anomalies']] + [
-        f"{fn}: {res['videos']} videos; serves {' and '.join(res['uses']) or 'nothing'}"
+        f"{fn}: {res['videos']} video{'s' * (res['videos'] != 1)}; serves {' and '.join(res['uses']) or 'nothing'}"
         + f"; {n} anomal{'y' if n == 1 else 'ies'}"]
 
 @call_parse

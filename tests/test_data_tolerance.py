@@ -221,3 +221,16 @@ def test_strict_writer_and_mixed_files(tmp_path):
     with pytest.warns(AnomalyWarning): bf = BenchmarkFile(write_benchmark(tmp_path/'ovp.h5', ovp, strict=False))
     assert bf.uses == ('train',) and bf.require('train') is bf
     assert set(USES) == {'evaluate', 'train'}
+
+def test_tolerated_files_serve_evaluation(tmp_path):
+    "Every anomaly but the missing keys, plus overlapping shots and shots that leave the ends uncovered: evaluate and the baselines run."
+    v, _ = matrix_videos()
+    ev = {k: x for k, x in v.items() if k != 'video_9'}
+    c = clean(12)['change_points'].copy(); c[2, 0] -= 3; ev['video_12'] = clean(12, change_points=c)                  # overlap
+    c = clean(13)['change_points'].copy(); c[0, 0], c[-1, 1] = 5, 290; ev['video_13'] = clean(13, change_points=c)   # ends uncovered
+    with pytest.warns(AnomalyWarning): bf = BenchmarkFile(raw_write(tmp_path/'ev.h5', ev))
+    assert bf.uses == ('evaluate',) and {('video_12', 'change_points'), ('video_13', 'change_points')} <= {(a.video, a.key) for a in bf.anomalies}
+    rng = np.random.default_rng(0)
+    res = evaluate(bf, {r.key: rng.random(r.n_steps) for r in bf})
+    assert len(res['videos']) == 12 and all(0 <= x['f1'] <= 1 for x in res['videos'].values())
+    assert np.isfinite(baselines(bf, n_draws=2)['human']['f1'])

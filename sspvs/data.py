@@ -277,6 +277,7 @@ class BenchmarkFile:
     "A benchmark file in the eccv16 layout, validated on open; maps video keys to `VideoRecord`s; `anomalies` lists what is tolerated."
     def __init__(self, path:str|Path, # the .h5 file
                  warn:bool=True, # one `AnomalyWarning` when the file has anomalies
+                 use:str|None=None, # 'evaluate' or 'train': `require` it before warning (a refusal then comes alone)
                 ):
         self.path = Path(path)
         fn = self.path.name
@@ -300,6 +301,7 @@ class BenchmarkFile:
         self.keys, self.feat_dim = list(self.records), next(iter(dims), None)
         self.text = {k: r.text for k, r in self.records.items()}
         self.anomalies = _feature_anomalies(per_video, {k: r.has_features for k, r in self.records.items()})
+        if use is not None: self.require(use)
         if self.anomalies and warn: warnings.warn(anomaly_warning(fn, self.anomalies), AnomalyWarning, stacklevel=2)
 
     def _read_text(self):
@@ -439,6 +441,7 @@ def sspvs_verify(paths:Param("benchmark files or folders holding them", str, nar
 
 # %% ../nbs/01_data.ipynb #bbc3911c
 def load_benchmarks(data, # a folder (all *.h5 in it), one .h5 file, or a list of files
+                    use:str|None=None, # 'evaluate' or 'train': every file must serve it (see `BenchmarkFile`)
                    )->dict[str, BenchmarkFile]:
     "Open and validate benchmark files, keyed by file stem."
     if isinstance(data, (str, Path)):
@@ -452,7 +455,7 @@ def load_benchmarks(data, # a folder (all *.h5 in it), one .h5 file, or a list o
     out = {}
     for p in paths:
         if p.stem in out: raise SSPVSError(f"{p}: two files have the stem {p.stem!r}")
-        out[p.stem] = BenchmarkFile(p)
+        out[p.stem] = BenchmarkFile(p, use=use)
     return out
 
 def get_record(files:dict[str, BenchmarkFile], # from `load_benchmarks`

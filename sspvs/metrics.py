@@ -370,7 +370,7 @@ def evaluate_files(dataset:str|Path, # benchmark file (eccv16 layout)
                else 'the file name does not say SumMe, so F1 is the mean over annotators') + ' (--metric overrides)')
     else:
         _check_metric(metric); how = f"metric {metric}: as given by --metric"
-    bf = BenchmarkFile(dataset)
+    bf = BenchmarkFile(dataset, use='evaluate')
     preds = read_predictions(predictions)
     pname = Path(predictions).name
     extra = [k for k in preds if k not in bf and not any(k == r.full_key for r in bf)]

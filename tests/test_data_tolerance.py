@@ -201,6 +201,13 @@ def test_evaluation_needs_the_evaluation_keys(matrix):
     with pytest.warns(AnomalyWarning): bf = BenchmarkFile(p)
     with pytest.raises(SSPVSError) as e: evaluate(bf, {r.key: np.ones(r.n_steps) for r in bf})
     assert str(e.value).startswith("x.h5: video_9: 'change_points', 'n_frame_per_seg', 'user_summary' are missing; evaluation needs")
+    with warnings.catch_warnings():   # opened for a use it cannot serve: the refusal comes alone, without the warning
+        warnings.simplefilter('error')
+        with pytest.raises(SSPVSError, match="^x.h5: video_9: 'change_points', 'n_frame_per_seg', 'user_summary' are missing"): BenchmarkFile(p, use='evaluate')
+    write_predictions(p.parent/'p.h5', {r.key: np.ones(r.n_steps) for r in bf})
+    r = run('sspvs-evaluate', p, p.parent/'p.h5')
+    assert r.returncode == 1 and r.stderr.strip() == ("sspvs-evaluate: error: x.h5: video_9: 'change_points', 'n_frame_per_seg', 'user_summary' are missing; "
+                                                      "evaluation needs picks, n_frames, change_points, n_frame_per_seg, user_summary"), r.stderr
 
 def test_train_on_annotation_only_is_one_line(annotation_only, tmp_path):
     r = run('sspvs-train', '--data', annotation_only, '--dataset', 'tvsum', '--preset', 'small', '--epochs', '1', '--out', tmp_path/'run', '--no_progress', '--no_figures')

@@ -360,6 +360,8 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
     "Ridge regression from step features to the min-max normalised gtscore; penalty chosen on `val`; the protocol's metrics on `test`."
     if select not in METRICS + ('loss',): raise SSPVSError(f"linear_probe: select must be f1, kendall, spearman or loss, got {select!r}")
     if not train or not test: raise SSPVSError("linear_probe: needs training and test videos")
+    for r in [*train, *val, *test]: r.require('train')
+    for r in [*val, *test]: r.require('evaluate')
     pen = [float(p) for p in penalties]
     if val:
         W, b = fit_ridge(*_stack(train), pen)
@@ -633,6 +635,7 @@ def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds
     files = load_benchmarks(synthetic_dir() if data is None else data)
     cfg = dict(cfg or official_config(dataset, setting))
     target = target_file(files, dataset)   # fails early, in one line, when the target dataset's file is absent
+    target.require('train')   # every target video is trained on or predicted: one line when the file has no features
     arch = None
     if pretrained is not None:
         if not Path(pretrained).is_file(): raise SSPVSError(f"{pretrained}: no such checkpoint")
@@ -650,9 +653,12 @@ def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds
     for i in folds:
         if not sp[i].test_keys: raise SSPVSError(f"{where}: split {i} has no test videos: nothing to evaluate (each split needs test_keys)")
         if not sp[i].train_keys: raise SSPVSError(f"{where}: split {i} has no training videos (each split needs train_keys)")
+        for k in sp[i].train_keys + sp[i].test_keys: get_record(files, k).require('train')
+        for k in sp[i].test_keys: get_record(files, k).require('evaluate')
         for s in seeds:
-            try: carve_validation(sp[i].train_keys, cfg['val_frac'], seed=int(s), prefer=target.stem)
+            try: _, va = carve_validation(sp[i].train_keys, cfg['val_frac'], seed=int(s), prefer=target.stem)
             except SSPVSError as e: raise SSPVSError(f"{where}: split {i}: {e}") from None
+            for k in va: get_record(files, k).require('evaluate')   # validation selects the epoch with the protocol
     return files, cfg, sp, source, folds
 
 # %% ../nbs/12_benchmark.ipynb #f3b3ff08

@@ -212,6 +212,7 @@ def evaluate_video(step_scores, # (n_steps,) the model's score of each step of t
     "The protocol on one video: keyshot F1 and rank correlations of its step scores."
     _check_metric(metric); check_knapsack(knapsack)
     if not 0 <= ratio <= 1: raise SSPVSError(f"'ratio' must be in [0, 1], got {ratio}")
+    record.require('evaluate')
     try:
         means = shot_scores(upsample(step_scores, record.picks, record.n_frames), record.change_points)
         nf, cap = record.n_frame_per_seg, math.floor(ratio * record.n_frames)
@@ -249,6 +250,7 @@ def evaluate(records, # VideoRecords (a BenchmarkFile, a list)
     _check_metric(metric); check_knapsack(knapsack)
     records = list(records)
     if not records: raise SSPVSError(f"{source}: no videos to evaluate")
+    for r in records: r.require('evaluate')
     one_file = len({getattr(r, 'full_key', r.key).rsplit('/', 1)[0] for r in records}) == 1
     videos, negative = {}, []
     for r in records:
@@ -308,6 +310,7 @@ def random_baseline(record:VideoRecord, # the video (picks, shots, annotations)
     "The protocol's expected result for independent uniform step scores."
     _check_metric(metric)
     if n_draws < 1: raise SSPVSError(f"{_where(record)}: n_draws must be at least 1, got {n_draws}")
+    record.require('evaluate')
     rng = np.random.default_rng([seed, record.n_frames, record.n_steps])
     tg = StepTargets(_targets(record), record.picks, record.n_frames)
     step_of_frame = np.repeat(np.arange(record.n_steps), tg.block)
@@ -325,7 +328,7 @@ def human_baseline(record:VideoRecord, # the video (user_summary and, when prese
                   )->dict: # f1, kendall, spearman, means over annotators
     "Leave-one-out agreement: each annotator scored against the others with the protocol's F1 and rank correlation."
     _check_metric(metric)
-    us = record.user_summary
+    us = record.require('evaluate').user_summary
     if len(us) < 2: raise SSPVSError(f"{_where(record)}: the human baseline needs at least 2 annotators, found {len(us)}")
     tau, rho = pairwise_rank_correlation(_targets(record))
     others = ~np.eye(len(us), dtype=bool)
@@ -472,7 +475,7 @@ def evaluate_files(dataset:str|Path, # benchmark file (eccv16 layout)
                else 'the file name does not say SumMe, so F1 is the mean over annotators') + ' (--metric overrides)')
     else:
         _check_metric(metric); how = f"metric {metric}: as given by --metric"
-    bf = BenchmarkFile(dataset)
+    bf = BenchmarkFile(dataset, use='evaluate')
     preds = read_predictions(predictions)
     pname = Path(predictions).name
     extra = [k for k in preds if k not in bf and not any(k == r.full_key for r in bf)]

@@ -35,7 +35,7 @@ def cps(v, **kw):
 # (id, video dict, expected message after 'bad.h5: video_1: ')
 CASES = [
     ('missing-key', mutate(picks=None), "'picks' is missing"),
-    ('missing-keys', mutate(picks=None, gtscore=None), "'picks', 'gtscore' are missing"),
+    ('missing-keys', mutate(picks=None, n_frames=None), "'picks', 'n_frames' are missing (every use needs picks, n_frames)"),
     ('features-1d', mutate(features=np.zeros(20, np.float32)), "'features' should be (n_steps, dim) but has shape (20,)"),
     ('features-empty', mutate(features=np.zeros((0, 8), np.float32)), "'features' is empty (shape (0, 8))"),
     ('features-nan', mutate(features=lambda v: with_nan(v)), "'features' holds 1 NaN or inf values"),
@@ -50,24 +50,44 @@ CASES = [
     ('picks-unsorted', mutate(picks=lambda v: v['picks'][[0, 2, 1] + list(range(3, 20))]), "'picks' is not strictly increasing (step 2: 30 then 15)"),
     ('picks-repeated', mutate(picks=lambda v: np.r_[0, 0, v['picks'][2:]]), "'picks' is not strictly increasing (step 1: 0 then 0)"),
     ('picks-float', mutate(picks=lambda v: v['picks'] + 0.5), "'picks' holds non-integer values"),
-    ('n_steps', mutate(n_steps=21), "'n_steps' is 21 but 'features' has 20 steps"),
     ('gtscore-length', mutate(gtscore=lambda v: v['gtscore'][:-1]), "'gtscore' has shape (19,) but 'features' has 20 steps"),
     ('gtscore-nan', mutate(gtscore=lambda v: np.r_[np.nan, v['gtscore'][1:]]), "'gtscore' holds 1 NaN or inf values"),
     ('cps-shape', mutate(change_points=np.zeros((4, 3), int)), "'change_points' should be (n_segs, 2) but has shape (4, 3)"),
     ('cps-empty', mutate(change_points=np.zeros((0, 2), int)), "'change_points' should be (n_segs, 2) but has shape (0, 2)"),
-    ('cps-start', mutate(change_points=lambda v: cps(v, set={(0, 0): 1})), "'change_points' do not tile the video: the first shot starts at frame 1, not 0"),
-    ('cps-end', mutate(change_points=lambda v: cps(v, set={(3, 1): 298})), "'change_points' do not tile the video: the last shot ends at frame 298, not 299 ('n_frames' is 300)"),
-    ('cps-gap', mutate(change_points=lambda v: cps(v, set={(1, 0): v['change_points'][1, 0] + 1})), "'change_points' do not tile the video: shot 0 ends at"),
-    ('cps-overlap', mutate(change_points=lambda v: cps(v, set={(2, 0): v['change_points'][2, 0] - 1})), "'change_points' do not tile the video: shot 1 ends at"),
+    ('cps-high', mutate(change_points=lambda v: cps(v, set={(3, 1): 300})), "'change_points' has frame 300 outside [0, 299] ('n_frames' is 300)"),
+    ('cps-negative', mutate(change_points=lambda v: cps(v, set={(0, 0): -1})), "'change_points' has frame -1 outside [0, 299]"),
+    ('nfps-negative', mutate(n_frame_per_seg=lambda v: v['n_frame_per_seg'] * np.r_[1, -1, 1, 1]), "'n_frame_per_seg' gives shot 1 a negative length"),
     ('cps-reversed', mutate(change_points=np.array([[0, 99], [100, 99], [100, 299]])), "'change_points' shot 1 ends (99) before it starts (100)"),
     ('nfps-count', mutate(n_frame_per_seg=lambda v: v['n_frame_per_seg'][:-1]), "'n_frame_per_seg' has 3 shots but 'change_points' has 4"),
-    ('nfps-value', mutate(n_frame_per_seg=lambda v: v['n_frame_per_seg'] + np.r_[1, 0, 0, -1]), "'n_frame_per_seg' says shot 0 has"),
     ('user_summary-frames', mutate(user_summary=np.zeros((3, 299))), "'user_summary' should be (n_users, 300) ('n_frames' is 300) but has shape (3, 299)"),
     ('user_summary-nousers', mutate(user_summary=np.zeros((0, 300))), "'user_summary' should be (n_users, 300) ('n_frames' is 300) but has shape (0, 300)"),
     ('user_summary-1d', mutate(user_summary=np.zeros(300)), "'user_summary' should be (n_users, 300)"),
     ('user_scores-frames', mutate(user_scores=np.zeros((3, 301))), "'user_scores' should be (n_users, 300) ('n_frames' is 300) but has shape (3, 301)"),
     ('user_scores-nan', mutate(user_scores=lambda v: np.where(np.arange(300) == 5, np.nan, v['user_scores'])), "'user_scores' holds 3 NaN or inf values"),
 ]
+
+# what the standard code tolerates: a warning and an anomaly on open, a refusal by the strict writer (these were refusals before issue 8)
+TOLERATED = [
+    ('n_steps', mutate(n_steps=21), 'n_steps', "is 21 but 'features' has 20 steps"),
+    ('cps-start', mutate(change_points=lambda v: cps(v, set={(0, 0): 1})), 'change_points', "do not tile the video: the first shot starts at frame 1, not 0"),
+    ('cps-end', mutate(change_points=lambda v: cps(v, set={(3, 1): 298})), 'change_points', "do not tile the video: the last shot ends at frame 298, not 299 ('n_frames' is 300)"),
+    ('cps-gap', mutate(change_points=lambda v: cps(v, set={(1, 0): v['change_points'][1, 0] + 1})), 'change_points', "do not tile the video: shot 0 ends at"),
+    ('cps-overlap', mutate(change_points=lambda v: cps(v, set={(2, 0): v['change_points'][2, 0] - 1})), 'change_points', "do not tile the video: shot 1 ends at"),
+    ('nfps-value', mutate(n_frame_per_seg=lambda v: v['n_frame_per_seg'] + np.r_[1, 0, 0, -1]), 'n_frame_per_seg', "says shot 0 has"),
+]
+
+@pytest.mark.parametrize('video,key,msg', [c[1:] for c in TOLERATED], ids=[c[0] for c in TOLERATED])
+def test_tolerated_video_warns_on_open_and_is_refused_by_the_strict_writer(tmp_path, video, key, msg):
+    if key == 'change_points': video = dict(video, n_frame_per_seg=video['change_points'] @ [-1, 1] + 1)   # only the shots are odd
+    p = raw_write(tmp_path/'odd.h5', {'video_1': video})
+    with pytest.warns(D.AnomalyWarning) as w: bf = BenchmarkFile(p)
+    assert len(w) == 1 and str(w[0].message).startswith(f"odd.h5: 1 anomaly the standard code tolerates, video_1: {key!r} {msg}"), str(w[0].message)
+    assert [(a.video, a.key) for a in bf.anomalies] == [('video_1', key)] and msg in bf.anomalies[0].what
+    with pytest.raises(SSPVSError) as e: write_benchmark(tmp_path/'out.h5', {'video_1': video})
+    assert str(e.value).startswith(f"out.h5: video_1: {key!r} {msg}") and '\n' not in str(e.value)
+    assert not (tmp_path/'out.h5').exists()
+    write_benchmark(tmp_path/'out.h5', {'video_1': video}, strict=False)
+    with pytest.warns(D.AnomalyWarning): assert len(BenchmarkFile(tmp_path/'out.h5').anomalies) == 1
 
 @pytest.mark.parametrize('video,msg', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_video_rejected_on_open_and_on_write(tmp_path, video, msg):
@@ -80,8 +100,8 @@ def test_bad_video_rejected_on_open_and_on_write(tmp_path, video, msg):
     assert not (tmp_path/'out.h5').exists()
 
 def test_bad_video_named_among_good_ones(tmp_path):
-    p = raw_write(tmp_path/'bad.h5', {'video_1': toy_video(), 'video_2': toy_video(seed=2), 'video_10': mutate(n_steps=3)})
-    with pytest.raises(SSPVSError, match=r"^bad\.h5: video_10: 'n_steps' is 3"): BenchmarkFile(p)
+    p = raw_write(tmp_path/'bad.h5', {'video_1': toy_video(), 'video_2': toy_video(seed=2), 'video_10': mutate(gtscore=lambda v: v['gtscore'][:3])})
+    with pytest.raises(SSPVSError, match=r"^bad\.h5: video_10: 'gtscore' has shape \(3,\)"): BenchmarkFile(p)
 
 FILE_CASES = [
     ('no-videos', lambda p: h5py.File(p, 'w').close(), "x.h5: the file holds no videos"),

@@ -194,7 +194,7 @@ def test_features_only(clips, tmp_path):
     from sspvs.metrics import write_predictions, read_predictions
     write_predictions(tmp_path/'pred.h5', {'video_1': np.ones(1), 'video_2': np.ones(28)})
     msg = one_line_error(run('sspvs-evaluate', tmp_path/'f.h5', tmp_path/'pred.h5'), 'sspvs-evaluate')   # no made-up annotations
-    assert "f.h5: video_1: 'gtscore', 'user_summary' are missing" in msg
+    assert "f.h5: video_1: 'user_summary' is missing; evaluation needs picks, n_frames, change_points, n_frame_per_seg, user_summary" in msg
 
 def fake_summe(folder, clips_n_frames, seed=0):
     "A SumMe-like annotation folder (GT/<name>.mat with user_score frames x users and FPS) for the given clips."

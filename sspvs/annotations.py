@@ -13,7 +13,8 @@ from .keyshots import select_shots, uniform_shots, _shots
 
 # %% auto #0
 __all__ = ['TVSUM_CATEGORIES', 'TVSUM_MAT', 'TVSUM_TSV', 'MAPPED', 'SUMME_SHOTS', 'Annotation', 'user_summaries', 'read_tvsum',
-           'read_summe', 'read_summe_shots', 'summe_benchmark', 'benchmark_video', 'build_benchmark']
+           'read_summe', 'read_summe_shots', 'summe_benchmark', 'write_summe_benchmark', 'benchmark_video',
+           'build_benchmark']
 
 # %% ../nbs/03_annotations.ipynb #c39de194
 @dataclass
@@ -208,6 +209,13 @@ def summe_benchmark(folder:str|Path, # the SumMe folder: GT/*.mat and eccv16_sho
         videos[k] = dict(picks=picks, n_frames=a.n_frames, n_steps=len(picks), change_points=shots[k]['change_points'],
                          n_frame_per_seg=shots[k]['n_frame_per_seg'], gtscore=a.gtscore[picks], user_summary=a.user_summary, video_name=a.name)
     return videos, {k: dict(a.text) for k, a in ann.items()}
+
+def write_summe_benchmark(folder:str|Path, # the SumMe folder: GT/*.mat and eccv16_shots.json
+                          path:str|Path, # the .h5 file to write (with its text sidecar)
+                         )->Path:
+    "Write the real SumMe benchmark file without features: it serves evaluation and baselines (`sspvs-evaluate`, `sspvs.metrics.baselines`)."
+    from sspvs.data import write_benchmark
+    return write_benchmark(path, *summe_benchmark(folder))
 
 # %% ../nbs/03_annotations.ipynb #d2770afe
 def benchmark_video(annotation:Annotation, # the video's annotation

@@ -191,3 +191,12 @@ def test_pretrained_feature_width(data, tmp_path):
     ck = save_pretrain(tmp_path/'pre24.safetensors', build_pretrain_model(cfg), cfg)
     one_line_error(run('sspvs-benchmark', '--data', data, '--dataset', 'tvsum', '--splits', data, '--pretrained', ck, '--out', tmp_path/'o'),
                    "pre24.safetensors: the checkpoint reads 24-d features but eccv16_dataset_tvsum_google_pool5.h5 has 16-d features")
+
+def test_inputs_checked_once_per_target(data, tmp_path, monkeypatch):
+    "The console scripts check every target's inputs before any starts, and `run_benchmark` does not check them again."
+    calls, real = [], B.check_run_inputs
+    monkeypatch.setattr(B, 'check_run_inputs', lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    monkeypatch.setenv('SSPVS_DATA', str(tmp_path))   # no official split files: generated splits for both targets
+    B.sspvs_benchmark(data=[str(data)], seeds=1, folds='0', epochs=1, out=str(tmp_path/'o'), d_model=16, d_ff=32, n_heads=2, n_layers=1,
+                      max_len=64, no_progress=True, no_figures=True)
+    assert sorted(calls) == ['summe', 'tvsum'], calls

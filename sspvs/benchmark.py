@@ -16,18 +16,19 @@ from .metrics import evaluate, default_metric, baselines, KNAPSACK_NOTES
 from .synthetic import synthetic_dir
 from .learner import TrainConfig, build_summarizer, fit, predict, save_checkpoint, read_checkpoint
 from .report import (METRICS, SELECTIONS, PROBE_SELECTION, METRIC_NAMES, variant_name, aggregate, results_markdown, plot_splits, plot_scores,
-                   vs_probe, probe_summary, probe_markdown, write_outputs)
+                   vs_probe, probe_summary, probe_markdown, write_outputs, grid_rows, grid_markdown)
 _all_ = ['METRICS', 'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown', 'plot_splits', 'plot_scores',
          'vs_probe', 'probe_summary', 'probe_markdown', 'write_outputs']   # re-exported: `from sspvs.benchmark import ...` keeps working
 
 
 # %% auto #0
 __all__ = ['SETTINGS', 'DATASETS', 'OFFICIAL_STAGES', 'OFFICIAL_REPEAT', 'MODEL_KEYS', 'TRAIN_KEYS', 'PROBE_PENALTIES',
-           'ARCH_KEYS', 'MAIN_JOB', 'check_setting', 'official_config', 'small_config', 'find_split_file',
-           'target_file', 'make_splits', 'get_splits', 'save_splits', 'carve_validation', 'select_epochs',
-           'published_f1_only', 'model_config', 'train_config', 'split_baselines', 'fit_ridge', 'linear_probe',
-           'checkpoint_feat_dim', 'make_model', 'run_split', 'default_out', 'check_config', 'check_run_inputs',
-           'run_benchmark', 'resolve_config', 'set_threads', 'sspvs_benchmark', 'sspvs_train', 'METRICS', 'SELECTIONS',
+           'ARCH_KEYS', 'GRID_VARIANTS', 'MAIN_JOB', 'check_setting', 'official_config', 'small_config',
+           'find_split_file', 'target_file', 'make_splits', 'get_splits', 'save_splits', 'carve_validation',
+           'select_epochs', 'published_f1_only', 'model_config', 'train_config', 'split_baselines', 'fit_ridge',
+           'linear_probe', 'checkpoint_feat_dim', 'make_model', 'dist_env', 'run_split', 'default_out', 'check_config',
+           'check_run_inputs', 'prepare_run', 'run_benchmark', 'grid_cells', 'rank_device', 'start_dist', 'run_cells',
+           'resolve_config', 'set_threads', 'sspvs_benchmark', 'sspvs_train', 'METRICS', 'SELECTIONS',
            'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown', 'plot_splits',
            'plot_scores', 'vs_probe', 'probe_summary', 'probe_markdown', 'write_outputs']
 
@@ -300,6 +301,12 @@ def make_model(cfg:dict, # a flat configuration
     return model, te, model.config
 
 # %% ../nbs/12_benchmark.ipynb #bb8bdf2b
+import os
+
+def dist_env()->tuple[int, int, int]:   # a run records which process trained it (see 'Across processes')
+    "(rank, world size, local rank) from torchrun's environment; (0, 1, 0) in a plain process."
+    return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
+
 def _as_lists(preds:dict)->dict: return {k: np.asarray(v, dtype=np.float32).tolist() for k, v in preds.items()}   # exact: float32 -> float -> JSON
 
 def _val_loss(preds:dict, records)->float:
@@ -369,7 +376,8 @@ def run_split(files:dict, # stem -> BenchmarkFile
                   model=mc, train=train_config(cfg, seed).as_dict(), device=str(device), pretrained=None if pretrained is None else str(pretrained),
                   n_train=len(tr), n_val=len(va), n_test=len(te), val_keys=val_keys, test_keys=list(split.test_keys),
                   history=history, selected=selected, probe=probe, train_seconds=round(sum(h['seconds'] for h in history), 1),
-                  best_checkpoint=best.name if best.exists() else None, seconds=round(time.time() - t0, 1))
+                  best_checkpoint=best.name if best.exists() else None, seconds=round(time.time() - t0, 1),
+                  process=dict(zip(('rank', 'world'), dist_env()[:2])))   # which process trained it (under torchrun)
     save_json(result, done)
     import shutil; shutil.rmtree(run_dir/'epochs', ignore_errors=True)
     return result
@@ -429,7 +437,9 @@ def check_config(cfg:dict, # a flat configuration
     if 'knapsack' in c and c['knapsack'] not in KNAPSACKS: raise SSPVSError(f"--knapsack must be official or exact, got {c['knapsack']!r}")
     return cfg
 
-def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds, splits, device, pretrained)->tuple:
+def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds, splits, device, pretrained,
+                     clip:bool=False, # keep the requested folds the splits have (the grid: the transfer setting has one split), instead of refusing the others
+                    )->tuple:
     "Check every input of `run_benchmark` before it creates anything; returns (files, cfg, splits, source, folds)."
     check_setting(dataset, setting)
     files = load_benchmarks(synthetic_dir() if data is None else data)
@@ -446,8 +456,8 @@ def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds
     cfg['precision'] = resolve_precision(cfg.get('precision', 'auto'), get_device(device))   # what runs is what every results JSON records
     if not len(seeds) or any(int(s) < 0 for s in seeds): raise SSPVSError(f"seeds {tuple(seeds)}: need one or more seeds, each 0 or more")
     sp, source = get_splits(files, dataset, setting, splits)
-    folds = list(range(len(sp))) if folds is None else [int(i) for i in folds]
-    if not folds: raise SSPVSError("no split to run: --folds is empty")
+    folds = list(range(len(sp))) if folds is None else [int(i) for i in folds if not clip or 0 <= int(i) < len(sp)]
+    if not folds: raise SSPVSError("no split to run: --folds is empty" + (f" (the {dataset} {setting} splits are numbered 0 to {len(sp) - 1})" if clip else ''))
     if (bad := [i for i in folds if not 0 <= i < len(sp)]): raise SSPVSError(f"split {bad[0]}: the {dataset} {setting} splits are numbered 0 to {len(sp) - 1}")
     where = source.removeprefix('splits: ')
     for i in folds:
@@ -462,6 +472,19 @@ def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds
     return files, cfg, sp, source, folds
 
 # %% ../nbs/12_benchmark.ipynb #f3b3ff08
+def prepare_run(out:str|Path|None, # the run folder (None: `default_out`)
+                inputs:tuple, # what `check_run_inputs` returned
+                dataset:str, setting:str, pretrained=None, text:bool=False)->tuple[Path, dict]:
+    "Create the run folder (or check that it holds this same run, `run.json`) and write its splits; returns (folder, run.json's content)."
+    files, cfg, sp, source, folds = inputs
+    out = check_out_path(out if out is not None else default_out(dataset, setting))
+    out.mkdir(parents=True, exist_ok=True)
+    meta = dict(dataset=dataset, setting=setting, data=[str(f.path) for f in files.values()], splits=source, config=cfg,
+                pretrained=None if pretrained is None else str(pretrained), text=bool(text))
+    _check_run(out, meta)
+    save_splits(sp, out/'splits.json')
+    return out, meta
+
 def run_benchmark(data=None, # benchmark folder, file or list of files; None: the bundled synthetic benchmark (`synthetic_dir()`)
                   dataset:str='tvsum', # the target: 'summe' or 'tvsum'
                   setting:str='canonical', # 'canonical', 'augmented' or 'transfer'
@@ -481,12 +504,7 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
     "Run (or resume) the benchmark of `dataset` in `setting`; write the outputs into `out`. Returns rows, runs, baselines, out, markdown, splits, probe (`probe_summary`)."
     log = log or (lambda *a, **k: None)
     files, cfg, sp, source, folds = inputs or check_run_inputs(data, dataset, setting, cfg, seeds, folds, splits, device, pretrained)   # before anything is created
-    out = check_out_path(out if out is not None else default_out(dataset, setting))
-    out.mkdir(parents=True, exist_ok=True)
-    meta = dict(dataset=dataset, setting=setting, data=[str(f.path) for f in files.values()], splits=source, config=cfg,
-                pretrained=None if pretrained is None else str(pretrained), text=bool(text))
-    _check_run(out, meta)
-    save_splits(sp, out/'splits.json')
+    out, meta = prepare_run(out, (files, cfg, sp, source, folds), dataset, setting, pretrained, text)
     log(f"{dataset} {setting}, {variant_name(pretrained, text)}: {len(folds)} split(s) x {len(seeds)} seed(s), {cfg['epochs']} epochs; {source}; writing to {out}")
     metric, runs, base = default_metric(dataset), [], {}
     for i in folds:
@@ -505,6 +523,80 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
     rows = aggregate(runs, base)
     md = write_outputs(out, files, target_file(files, dataset), runs, base, rows, meta, figures)
     return dict(rows=rows, runs=runs, baselines=base, out=out, markdown=md, splits=source, probe=probe_summary(runs))
+
+# %% ../nbs/12_benchmark.ipynb #d1a0c002
+GRID_VARIANTS = ((False, False), (False, True), (True, False), (True, True))   # (pretrained, text); the pretrained two only with a checkpoint
+
+def grid_cells(targets:list[str], # target datasets
+               pretrained:str|Path|None=None, # a `sspvs-pretrain` checkpoint: adds the pretrained variants
+               settings=SETTINGS, # the settings of the grid
+              )->list[dict]:
+    "The cells of the grid, target x setting x variant: dataset, setting, pretrained, text, variant and the cell's folder name."
+    res = []
+    for ds in targets:
+        for st in settings:
+            for p, t in GRID_VARIANTS:
+                if p and pretrained is None: continue
+                v = variant_name(pretrained if p else None, t)
+                res.append(dict(dataset=ds, setting=st, pretrained=pretrained if p else None, text=t, variant=v,
+                                name=f"{ds}-{st}-{v.replace(' +', '-').replace('+', '').lower()}"))
+    return res
+
+# %% ../nbs/12_benchmark.ipynb #d1a0c005
+def rank_device(device, # the device asked for (None: CUDA when available)
+                local_rank:int, world:int)->str|None:
+    "This process's device: its own CUDA device when there are several processes and several devices, else `device`."
+    if world > 1 and (device is None or str(device) == 'cuda') and torch.cuda.is_available() and torch.cuda.device_count() > 1:
+        return f'cuda:{local_rank % torch.cuda.device_count()}'
+    return device
+
+def start_dist()->bool:
+    "Join torchrun's process group (gloo: it only carries small messages) when there are several processes; returns whether this call started it."
+    import torch.distributed as dist
+    if dist_env()[1] < 2 or dist.is_initialized(): return False
+    dist.init_process_group('gloo', timeout=datetime.timedelta(days=7))   # the processes meet only after training their runs
+    return True
+
+def _gather(obj)->list:
+    "Every process's `obj` (a collective: every process calls it, and it waits for all); [obj] without a process group."
+    import torch.distributed as dist
+    if not dist.is_initialized(): return [obj]
+    res = [None] * dist.get_world_size(); dist.all_gather_object(res, obj)
+    return res
+
+def _raise_first(err:str|None, exc:BaseException|None=None):
+    "After an error anywhere: this process's own exception, else the first process's message."
+    errs = [e for e in _gather(err) if e]
+    if exc is not None: raise exc
+    if errs: raise SSPVSError(errs[0])
+
+# %% ../nbs/12_benchmark.ipynb #d1a0c007
+def run_cells(cells:list[dict], # per cell: dataset, setting, pretrained, text, cfg, out, inputs (what `check_run_inputs` returned)
+              data, # the data, as `run_benchmark` takes it
+              seeds, # seeds per split
+              device=None, progress:bool=True, figures:bool=True, log=print,
+             )->list[dict]|None:
+    "`run_benchmark` of every cell; under torchrun the runs are spread over the processes first. Returns the cells' results on rank 0, None on the others."
+    rank, world, _ = dist_env()
+    if world > 1:
+        err = None
+        if rank == 0:
+            try:
+                for c in cells: prepare_run(c['out'], c['inputs'], c['dataset'], c['setting'], c['pretrained'], c['text'])
+            except SSPVSError as e: err = str(e)
+        _raise_first(err)   # every folder exists and holds this run before any process trains
+        jobs = [(c, i, s) for c in cells for i in c['inputs'][4] for s in seeds]
+        err = exc = None
+        try:
+            for c, i, s in jobs[rank::world]:
+                files, cfg, sp = c['inputs'][:3]
+                run_split(files, sp[i], i, cfg, c['out'], c['dataset'], c['setting'], seed=s, device=device, pretrained=c['pretrained'], text=c['text'],
+                          progress=progress and rank == 0)
+        except Exception as e: err, exc = f"rank {rank}: {e}", e
+        _raise_first(err, exc)   # every run is finished
+        if rank != 0: return None
+    return [run_benchmark(data, c['dataset'], c['setting'], c['cfg'], c['out'], seeds=seeds, folds=c['inputs'][4], device=device, pretrained=c['pretrained'],
+                          text=c['text'], progress=progress, figures=figures, log=log, inputs=c['inputs']) for c in cells]
 
 # %% ../nbs/12_benchmark.ipynb #7a3e162b
 MAIN_JOB = dict(seeds=2)   # seeds per split of the no-argument run; its epochs and model are `small_config`'s
@@ -558,36 +650,72 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
     if data is not None and len(data) == 1: data = data[0]
     synthetic = data is None
     preset = preset or ('small' if synthetic else 'official')
-    n_threads = set_threads(threads, preset, device)
-    targets = _targets(data, dataset)
-    for ds in targets: check_setting(ds, setting)
-    cfgs = {ds: resolve_config(ds, setting, preset, **overrides) for ds in targets}
-    if isinstance(seeds, int) and seeds < 1: raise SSPVSError(f"--seeds must be at least 1, got {seeds}")
-    seeds = tuple(seeds) if isinstance(seeds, (tuple, list)) else tuple(range(seeds or (MAIN_JOB['seeds'] if preset == 'small' else 3)))
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%d-%H%M%S')
-    name = out_name or (lambda ds: f"{ds}-{setting}")
-    root = check_out_path(Path(out) if out is not None else Path('runs')/f"{'+'.join(name(d) for d in targets)}-{stamp}")
-    inputs = {ds: check_run_inputs(data, ds, setting, cfgs[ds], seeds, folds, splits, device, pretrained) for ds in targets}   # every target, before any starts; once
-    prec = resolve_precision(cfgs[targets[0]]['precision'], device)
-    print(f"{prog}: data: {'the bundled synthetic benchmark (stand-ins made by sspvs.synthetic, not the real SumMe/TVSum), ' if synthetic else ''}"
-          f"{synthetic_dir() if synthetic else data}; preset {preset}; seed(s) {', '.join(map(str, seeds))}; precision {prec}; {n_threads} CPU thread(s)")
-    print(KNAPSACK_NOTES[cfgs[targets[0]]['knapsack']])
-    t0, rows, probe = time.time(), [], []
-    for ds in targets:
-        o = root if len(targets) == 1 else root/name(ds)
-        res = run_benchmark(data, ds, setting, cfgs[ds], o, seeds=seeds, folds=folds, splits=splits, device=device,
-                            pretrained=pretrained, text=text, progress=progress, figures=figures, inputs=inputs[ds])
-        rows += res['rows']; probe += res['probe']
-    md = results_markdown(rows) + '\n\nModel against the linear probe, run by run:\n' + probe_markdown(probe)
-    if len(targets) > 1:
-        with atomic_path(root/'results.md') as tmp: tmp.write_text(md + '\n')
-    print(f"\n{md}\n\n{prog}: {time.time() - t0:.0f} s; results, predictions, checkpoints and figures in {root}")
-    return rows
+    rank, world, local = dist_env()
+    started = start_dist()
+    try:
+        device = rank_device(device, local, world)
+        n_threads = set_threads(threads, preset, device)
+        targets = _targets(data, dataset)
+        grid = setting == 'all'
+        settings = SETTINGS if grid else (setting,)
+        for ds in targets:
+            for st in settings: check_setting(ds, st)
+        cfgs = {(ds, st): resolve_config(ds, st, preset, **overrides) for ds in targets for st in settings}
+        if isinstance(seeds, int) and seeds < 1: raise SSPVSError(f"--seeds must be at least 1, got {seeds}")
+        seeds = tuple(seeds) if isinstance(seeds, (tuple, list)) else tuple(range(seeds or (MAIN_JOB['seeds'] if preset == 'small' else 3)))
+        stamp = _gather(datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%d-%H%M%S'))[0]   # rank 0's: one folder for all processes
+        name = out_name or (lambda ds: f"{ds}-{setting}")
+        root = check_out_path(Path(out) if out is not None else Path('runs')/f"{'+'.join(name(d) for d in targets)}-{stamp}")
+        if grid: cells = [dict(c, out=root/c['name']) for c in grid_cells(targets, pretrained)]
+        else: cells = [dict(dataset=ds, setting=setting, pretrained=pretrained, text=text, variant=variant_name(pretrained, text),
+                            out=root if len(targets) == 1 else root/name(ds)) for ds in targets]
+        checked = {}
+        for c in cells:   # every cell, before any starts; once per dataset, setting and checkpoint
+            key = (c['dataset'], c['setting'], c['pretrained'])
+            try: checked[key] = checked[key] if key in checked else check_run_inputs(data, c['dataset'], c['setting'], cfgs[key[:2]], seeds, folds, splits, device, c['pretrained'], clip=grid)
+            except SSPVSError as e:
+                if not grid or c['setting'] == 'canonical': raise
+                c['reason'] = str(e); continue   # the grid goes on without a setting its data do not have
+            c['inputs'], c['cfg'] = checked[key], cfgs[key[:2]]
+        say = print if rank == 0 else (lambda *a, **k: None)
+        cfg0 = cfgs[(targets[0], settings[0])]
+        say(f"{prog}: data: {'the bundled synthetic benchmark (stand-ins made by sspvs.synthetic, not the real SumMe/TVSum), ' if synthetic else ''}"
+            f"{synthetic_dir() if synthetic else data}; preset {preset}; seed(s) {', '.join(map(str, seeds))}; precision {resolve_precision(cfg0['precision'], device)}; "
+            f"{n_threads} CPU thread(s)" + (f"; {world} processes" if world > 1 else ''))
+        say(KNAPSACK_NOTES[cfg0['knapsack']])
+        for c in cells:
+            if 'reason' in c: say(f"{prog}: not running {c['dataset']} {c['setting']} {c['variant']}: {c['reason']}")
+        t0 = time.time()
+        runnable = [c for c in cells if 'inputs' in c]
+        res = run_cells(runnable, data, seeds, device, progress and rank == 0, figures, log=say)
+        if res is None: return None   # not rank 0: rank 0 writes the results
+        for c, r in zip(runnable, res): c.update(rows=r['rows'], probe=r['probe'])
+        probe = [p for c in runnable for p in c['probe']]
+        if grid:
+            rows = grid_rows([dict(dataset=c['dataset'], setting=c['setting'], variant=c['variant'], rows=c.get('rows'), reason=c.get('reason')) for c in cells])
+            md = grid_markdown(rows)
+            save_json(dict(setting='all', data=str(synthetic_dir() if synthetic else data), preset=preset, seeds=list(seeds), folds=folds,
+                           pretrained=None if pretrained is None else str(pretrained), knapsack=cfg0['knapsack'], precision=resolve_precision(cfg0['precision'], device),
+                           cells=[dict(dataset=c['dataset'], setting=c['setting'], variant=c['variant'], out=str(c['out']), ran='rows' in c, reason=c.get('reason'),
+                                       config=c['inputs'][1] if 'inputs' in c else None) for c in cells],
+                           rows=rows, published='METHOD.md section 4', probe=probe), root/'results.json')
+        else:
+            rows = [r for c in runnable for r in c['rows']]
+            md = results_markdown(rows)
+        md += '\n\nModel against the linear probe, run by run:\n' + probe_markdown(probe)
+        if grid or len(targets) > 1:
+            with atomic_path(root/'results.md') as tmp: tmp.write_text(md + '\n')
+        print(f"\n{md}\n\n{prog}: {time.time() - t0:.0f} s; results, predictions, checkpoints and figures in {root}")
+        return rows
+    finally:
+        if started:
+            import torch.distributed as dist
+            dist.destroy_process_group()
 
 @call_parse
 def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bundled synthetic benchmark)", str, nargs='*')=None,
                     dataset:Param("target dataset: summe or tvsum (default: each one the data holds)", str)=None,
-                    setting:Param("canonical, augmented or transfer", str)='canonical',
+                    setting:Param("canonical, augmented, transfer, or all: every setting and variant, one table with the paper's numbers", str)='canonical',
                     splits:Param("split file or folder (default: the official file under $SSPVS_DATA/splits, else generated)", str)=None,
                     out:Param("output folder (default: runs/<dataset>-<setting>-<stamp>); an existing one is resumed", str)=None,
                     preset:Param("official (METHOD.md) or small (CPU); default: small for the synthetic default, else official", str)=None,
@@ -652,6 +780,7 @@ def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled 
     with cli_errors('sspvs-train'):
         if split < 0: raise SSPVSError(f"--split must be 0 or more, got {split}")
         if seed < 0: raise SSPVSError(f"--seed must be 0 or more, got {seed}")
+        if setting == 'all': raise SSPVSError("sspvs-train runs one setting: --setting all is sspvs-benchmark's")
         _run_cli(data, dataset, setting, splits, out, preset, (seed,), [split], device, pretrained, text, not no_progress, not no_figures,
                  _overrides(locals()),
                  'sspvs-train', out_name=lambda ds: f"{ds}-{setting}-split{split}", threads=threads)

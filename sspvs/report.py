@@ -14,8 +14,9 @@ from .keyshots import upsample, keyshot_summary
 from .metrics import write_predictions
 
 # %% auto #0
-__all__ = ['METRICS', 'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown',
-           'plot_splits', 'plot_scores', 'vs_probe', 'probe_summary', 'probe_markdown', 'write_outputs']
+__all__ = ['METRICS', 'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'PUBLISHED', 'BASELINES', 'SELECTION_NOTES',
+           'variant_name', 'aggregate', 'results_markdown', 'plot_splits', 'plot_scores', 'vs_probe', 'probe_summary',
+           'probe_markdown', 'published', 'grid_rows', 'grid_markdown', 'write_outputs']
 
 # %% ../nbs/16_report.ipynb #b0e1c005
 METRICS = ('f1', 'kendall', 'spearman')
@@ -172,6 +173,73 @@ def probe_markdown(summary:list[dict])->str:
     return '\n'.join(f"- {s['variant']} {s['dataset']} {s['setting']}: model {METRIC_NAMES[s['metric']]} {s['model']:.3f} ({s['selection']} epoch) "
                      f"vs linear probe {s['probe']:.3f}; per-run difference {s['diff']:+.3f} ± {s['diff_std']:.3f}, model ahead in "
                      f"{s['ahead']} of {s['runs']} runs (sign test p = {s['sign_p']:.2g})" for s in summary)
+
+# %% ../nbs/16_report.ipynb #b0e1c00c
+PUBLISHED = {   # METHOD.md section 4 (F1 as a fraction, as the rows hold it); None: the paper gives no number
+    ('summe', 'canonical', False): dict(f1=.487, kendall=.178, spearman=.240),
+    ('tvsum', 'canonical', False): dict(f1=.603, kendall=.177, spearman=.233),
+    ('summe', 'augmented', False): dict(f1=.504, kendall=None, spearman=None),
+    ('tvsum', 'augmented', False): dict(f1=.618, kendall=None, spearman=None),
+    ('summe', 'canonical', True): dict(f1=.507, kendall=.192, spearman=.257),
+    ('tvsum', 'canonical', True): dict(f1=.604, kendall=.181, spearman=.238),
+}
+BASELINES = ('linear probe', 'random', 'human (leave-one-out)')
+
+def published(dataset:str, setting:str, variant:str)->dict|None:
+    "The paper's numbers beside a model row of `variant` (None for baselines and where the paper gives none)."
+    if variant in BASELINES: return None
+    return PUBLISHED.get((dataset, setting, '+Text' in variant))
+
+def grid_rows(cells:list[dict], # per cell: dataset, setting, variant, and rows (`aggregate`'s) or reason (why it did not run)
+             )->list[dict]:
+    "One table for the grid: per (dataset, setting) the model rows of each variant with `paper` beside, then the baselines once."
+    res, seen = [], set()
+    for c in cells:
+        if c.get('rows') is None:
+            res.append(dict(variant=c['variant'], dataset=c['dataset'], setting=c['setting'], selection='-', runs=0, not_run=c['reason'],
+                            paper=published(c['dataset'], c['setting'], c['variant'])))
+            continue
+        for r in c['rows']:
+            if r['variant'] in BASELINES: continue
+            res.append(dict(r, paper=published(r['dataset'], r['setting'], r['variant'])))
+    order = {(c['dataset'], c['setting']): i for i, c in reversed(list(enumerate(cells)))}
+    for c in cells:   # the baselines of each (dataset, setting): from its first cell that ran
+        k = (c['dataset'], c['setting'])
+        if c.get('rows') is None or k in seen: continue
+        seen.add(k)
+        res += [dict(r, paper=None) for r in c['rows'] if r['variant'] in BASELINES]
+    return sorted(res, key=lambda r: order[(r['dataset'], r['setting'])])   # stable: cells' order kept within a (dataset, setting)
+
+# %% ../nbs/16_report.ipynb #b0e1c00f
+SELECTION_NOTES = {
+    'validation': "the epoch with the best validation metric (`select` of the configuration) on videos carved from each split's training keys, never its test keys",
+    'last': 'the final epoch',
+    'test-selected (optimistic)': "the official code's rule, which picks the epoch on the test videos themselves (F1 alone for TVSum and SumMe transfer, else F1 and Kendall ranks): optimistic, shown because the paper's numbers were chosen this way",
+    PROBE_SELECTION: "the linear probe's ridge penalty, chosen on the same validation videos",
+}
+
+def _with_paper(m, p, pct=False)->str:
+    return f"{m} ({'—' if p is None else f'{100*p:.1f}' if pct else f'{p:.3f}'})"
+
+def grid_markdown(rows:list[dict])->str:
+    "The grid's rows (`grid_rows`) as a markdown table, the paper's numbers beside ours, then what each epoch selection means."
+    out = ['| dataset | setting | variant | epoch selection | runs | F1 % (paper) | Kendall τ (paper) | Spearman ρ (paper) | mean epoch |',
+           '|---|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        p = r.get('paper') or {}
+        if r.get('not_run'):
+            out.append(f"| {r['dataset']} | {r['setting']} | {r['variant']} | not run: {r['not_run']} | 0 | {_with_paper('', p.get('f1'), True).strip()} | "
+                       f"{_with_paper('', p.get('kendall')).strip()} | {_with_paper('', p.get('spearman')).strip()} | |")
+            continue
+        ep = '' if r['epoch'] is None else f"{r['epoch']:.1f}"
+        paper = lambda k, s, pct=False: s if r['variant'] in BASELINES else _with_paper(s, p.get(k), pct)
+        out.append(f"| {r['dataset']} | {r['setting']} | {r['variant']} | {r['selection']} | {r['runs']} | {paper('f1', _pm(r['f1'], r['f1_std'], True), True)} | "
+                   f"{paper('kendall', _pm(r['kendall'], r['kendall_std']))} | {paper('spearman', _pm(r['spearman'], r['spearman_std']))} | {ep} |")
+    sels = [s for s in SELECTION_NOTES if any(r['selection'] == s for r in rows)]
+    notes = ['', "Paper: METHOD.md section 4, the paper's pretrained model (plain and pretrained rows beside its plain row, +Text rows beside its +Text row); "
+             "— : the paper gives no number (no transfer row, no rank correlation for augmented). Baselines (linear probe, random, human leave-one-out) on the same test videos.",
+             '', 'Epoch selection:'] + [f"- {s}: {SELECTION_NOTES[s]}" for s in sels]
+    return '\n'.join(out + notes)
 
 # %% ../nbs/16_report.ipynb #b0e1c00a
 def _pred_key(full_key:str, target)->str: return full_key.rsplit('/', 1)[1] if full_key.rsplit('/', 1)[0] == target.stem else full_key

@@ -93,3 +93,14 @@ def test_two_processes_equal_sequential(four, tmp_path):
     assert ranks == {0, 1}   # both processes trained
     for c in ('tvsum-canonical-plain', 'tvsum-transfer-text'):
         assert results(tmp_path/'seq'/c)['rows'] == results(tmp_path/'par'/c)['rows']
+
+def test_two_processes_refuse_another_run(four, tmp_path):
+    "Rank 0 finds that the folder holds another run: every process stops with the same one-line error, nothing hangs, nothing trains."
+    args = ['--data', four, '--dataset', 'tvsum', '--folds', '0', '--seeds', '1', *TINY, '--out', tmp_path/'o']
+    assert run('sspvs-benchmark', *args, '--epochs', '1', tmp=tmp_path).returncode == 0
+    stamp = (tmp_path/'o'/'split0'/'seed0'/'result.json').stat().st_mtime_ns
+    par = run(sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--standalone', shutil.which('sspvs-benchmark'), *args, '--epochs', '2',
+              tmp=tmp_path)
+    assert par.returncode != 0
+    assert par.stderr.count('sspvs-benchmark: error:') == 2 and 'this folder holds another run (config.epochs=1, this one has 2)' in par.stderr, par.stderr[-2000:]
+    assert (tmp_path/'o'/'split0'/'seed0'/'result.json').stat().st_mtime_ns == stamp

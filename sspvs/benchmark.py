@@ -27,8 +27,8 @@ __all__ = ['SETTINGS', 'DATASETS', 'OFFICIAL_STAGES', 'OFFICIAL_REPEAT', 'MODEL_
            'find_split_file', 'target_file', 'make_splits', 'get_splits', 'save_splits', 'carve_validation',
            'select_epochs', 'published_f1_only', 'model_config', 'train_config', 'split_baselines', 'fit_ridge',
            'linear_probe', 'checkpoint_feat_dim', 'make_model', 'dist_env', 'run_split', 'default_out', 'check_config',
-           'check_run_inputs', 'prepare_run', 'run_benchmark', 'grid_cells', 'rank_device', 'start_dist', 'run_cells',
-           'resolve_config', 'set_threads', 'sspvs_benchmark', 'sspvs_train', 'METRICS', 'SELECTIONS',
+           'check_run_inputs', 'prepare_run', 'run_benchmark', 'grid_cells', 'rank_device', 'start_dist', 'share',
+           'run_cells', 'resolve_config', 'set_threads', 'sspvs_benchmark', 'sspvs_train', 'METRICS', 'SELECTIONS',
            'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown', 'plot_splits',
            'plot_scores', 'vs_probe', 'probe_summary', 'probe_markdown', 'write_outputs']
 
@@ -571,6 +571,20 @@ def _raise_first(err:str|None, exc:BaseException|None=None):
     if errs: raise SSPVSError(errs[0])
 
 # %% ../nbs/12_benchmark.ipynb #d1a0c007
+def _cost(job)->float:
+    "A run's rough cost: training videos x epochs x repeats."
+    c, i, _ = job; cfg, sp = c['inputs'][1], c['inputs'][2]
+    return len(sp[i].train_keys) * cfg['epochs'] * cfg.get('repeat', 1)
+
+def share(jobs:list, # every run: (cell, split index, seed)
+          rank:int, world:int)->list:
+    "This process's runs: the largest first, each to the process with the least work so far (the same answer in every process)."
+    load, mine = [0.] * world, []
+    for j in sorted(jobs, key=_cost, reverse=True):   # stable: equal costs keep the grid's order
+        r = min(range(world), key=lambda k: (load[k], k)); load[r] += _cost(j)
+        if r == rank: mine.append(j)
+    return mine
+
 def run_cells(cells:list[dict], # per cell: dataset, setting, pretrained, text, cfg, out, inputs (what `check_run_inputs` returned)
               data, # the data, as `run_benchmark` takes it
               seeds, # seeds per split
@@ -588,7 +602,7 @@ def run_cells(cells:list[dict], # per cell: dataset, setting, pretrained, text, 
         jobs = [(c, i, s) for c in cells for i in c['inputs'][4] for s in seeds]
         err = exc = None
         try:
-            for c, i, s in jobs[rank::world]:
+            for c, i, s in share(jobs, rank, world):
                 files, cfg, sp = c['inputs'][:3]
                 run_split(files, sp[i], i, cfg, c['out'], c['dataset'], c['setting'], seed=s, device=device, pretrained=c['pretrained'], text=c['text'],
                           progress=progress and rank == 0)

@@ -104,3 +104,17 @@ def test_two_processes_refuse_another_run(four, tmp_path):
     assert par.returncode != 0
     assert par.stderr.count('sspvs-benchmark: error:') == 2 and 'this folder holds another run (config.epochs=1, this one has 2)' in par.stderr, par.stderr[-2000:]
     assert (tmp_path/'o'/'split0'/'seed0'/'result.json').stat().st_mtime_ns == stamp
+
+def test_grid_with_pretrained(four, tmp_path):
+    "--pretrained adds the pretrained and pretrained +Text variants, beside the paper's plain and +Text numbers."
+    from sspvs.pretrain import PretrainConfig, build_pretrain_model, save_pretrain
+    cfg = PretrainConfig.quick(feat_dim=16, d_model=16, n_layers=1, n_heads=2, d_ff=32, hidden=(16, 8))
+    ck = save_pretrain(tmp_path/'best.safetensors', build_pretrain_model(cfg), cfg)
+    p = run('sspvs-benchmark', '--data', four, '--dataset', 'tvsum', '--setting', 'all', *SHORT, *TINY, '--pretrained', ck, '--out', tmp_path/'o', tmp=tmp_path)
+    assert p.returncode == 0, p.stderr
+    res = results(tmp_path/'o')
+    assert [c['variant'] for c in res['cells'] if c['setting'] == 'canonical'] == ['plain', '+Text', 'pretrained', 'pretrained +Text']
+    v = {(r['setting'], r['variant']): r for r in res['rows'] if r['selection'] == 'validation'}
+    assert v[('canonical', 'pretrained')]['paper'] == PUBLISHED[('tvsum', 'canonical', False)]
+    assert v[('canonical', 'pretrained +Text')]['paper'] == PUBLISHED[('tvsum', 'canonical', True)]
+    assert (tmp_path/'o'/'tvsum-transfer-pretrained-text'/'split0'/'seed0'/'result.json').exists()

@@ -118,4 +118,6 @@ def test_finetune_model_takes_the_official_summe_budgets():
     enc = te.tokenize([dict(title='Air_Force_One')])
     assert te.budgets == (1, 3, 1) and enc['input_ids'].shape == (1, 9) and te.config['budgets'] == [1, 3, 1]
     _, te = finetune_model(mc, text=True)
-    assert te.budgets == (1, 3, 10) and te.tokenize([dict(title='Air_Force_One')])['input_ids'].shape == (1, 18)
+    ids = te.tokenize([dict(title='Air_Force_One')])['input_ids']
+    assert te.budgets == (1, 3, 10) and ids.shape == (1, 18)
+    assert (ids == te.tokenizer.sep_token_id).sum() == 3 and ids[0, -1] == te.tokenizer.sep_token_id   # no description field, no fourth [SEP]

@@ -32,8 +32,9 @@ def cli_errors(prog:str=None, # name shown before the message (default: the scri
 # %% ../nbs/00_core.ipynb #d1a0c0e2
 def check_out_path(out:str|Path, # an output folder, existing or to be created
                   flag:str='--out', # how the tool names the option in its messages
+                  create:bool=False, # also create the folder and check that a file can be written in it
                  )->Path:
-    "Raise `SSPVSError` if `out` cannot be a folder (it names a file, or a file lies on its path); creates nothing."
+    "Raise `SSPVSError` if `out` cannot be a folder (it names a file, or a file lies on its path); creates nothing unless `create`."
     out = Path(out).expanduser()
     if out.exists() and not out.is_dir(): raise SSPVSError(f"{flag} {out}: exists and is not a folder")
     for p in out.parents:
@@ -41,8 +42,13 @@ def check_out_path(out:str|Path, # an output folder, existing or to be created
             if not p.is_dir(): raise SSPVSError(f"{flag} {out}: {p} is a file, not a folder")
             if not os.access(p, os.W_OK | os.X_OK) and not out.exists(): raise SSPVSError(f"{flag} {out}: cannot create folders in {p}")
             break
+    if create:
+        try: out.mkdir(parents=True, exist_ok=True)
+        except OSError as e: raise SSPVSError(f"{flag} {out}: cannot create the output folder ({e.strerror})") from None
+        try:
+            with tempfile.NamedTemporaryFile(dir=out, prefix='.sspvs-check.'): pass
+        except OSError as e: raise SSPVSError(f"{flag} {out}: cannot write in the output folder ({e.strerror})") from None
     return out
-
 
 # %% ../nbs/00_core.ipynb #b3bd2fe2
 DATA_ENV = 'SSPVS_DATA'

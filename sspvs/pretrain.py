@@ -16,7 +16,7 @@ from fastcore.script import call_parse, Param, store_true
 from .core import SSPVSError, cli_errors, save_json, get_device, autocast, set_seed
 from .corpus import Corpus
 from .encoders import VideoEncoder
-from .text import TextEncoder, GuideTextEncoder, DEFAULT_TEXT_MODEL, PRETRAIN_BUDGETS
+from .text import TextEncoder, GuideTextEncoder, DEFAULT_TEXT_MODEL, PRETRAIN_BUDGETS, FINETUNE_BUDGETS
 from .ssl import PretrainModel
 from .learner import (save_checkpoint, read_checkpoint, set_rng_state, build_summarizer, ModelConfig, pad_batch)
 
@@ -353,12 +353,13 @@ def finetune_model(config, # sspvs.learner.ModelConfig or a dict of its fields
                    text:bool=False, # +Text: guide stage 1 with the video's text
                    text_model:str|None=None, # text encoder name/folder when there is no checkpoint (default: DEFAULT_TEXT_MODEL)
                    text_cache:bool=True, # cache the frozen text encoder's word outputs (benchmark texts are few)
+                   budgets=None, # +Text token budgets of category, query, title (None: `FINETUNE_BUDGETS`; `sspvs.text.finetune_budgets(dataset)`: the official ones)
                   )->tuple[nn.Module, GuideTextEncoder|None]:
     "(summarizer, text encoder or None) for fine-tuning: the plain, pretrained, +Text or pretrained +Text variant."
     cfg = config.as_dict() if isinstance(config, ModelConfig) else dict(config)
     te = None
     if text:
-        te = GuideTextEncoder(pretrained_text_model(pretrained) if pretrained else text_model, cache=text_cache)
+        te = GuideTextEncoder(pretrained_text_model(pretrained) if pretrained else text_model, FINETUNE_BUDGETS if budgets is None else budgets, cache=text_cache)
         cfg['text_dim'] = te.hidden_size
     else: cfg['text_dim'] = None
     model = build_summarizer(cfg)

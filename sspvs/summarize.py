@@ -18,8 +18,8 @@ from .keyshots import upsample, shot_scores, knapsack_exact
 # %% auto #0
 __all__ = ['TRAINING_FREE', 'VIDEO_EXTS', 'FEATURE_KEYS', 'training_free_scores', 'ModelScorer', 'choose_shots', 'Summary',
            'summarize', 'out_size', 'write_summary_video', 'summary_json', 'plot_summary', 'output_paths',
-           'check_out_dir', 'write_outputs', 'sspvs_summarize', 'list_videos', 'video_steps', 'build_features',
-           'read_features_file', 'sspvs_features']
+           'write_outputs', 'sspvs_summarize', 'list_videos', 'video_steps', 'build_features', 'read_features_file',
+           'sspvs_features']
 
 # %% ../nbs/15_summarize.ipynb #905a19a1
 TRAINING_FREE = 'training-free (shot representativeness and diversity: greedy facility location on feature similarity; no trained model)'
@@ -247,23 +247,11 @@ def output_paths(video:str|Path, out:str|Path|None=None)->dict[str, Path]:
     video = Path(video); out = Path(out) if out is not None else video.parent
     return {ext: out/f'{video.stem}_summary.{ext}' for ext in ('mp4', 'json', 'png')}
 
-def check_out_dir(out:Path)->Path:
-    "Create `out` if needed and check, before any work, that files can be written in it."
-    out = Path(out)
-    if out.exists() and not out.is_dir(): raise SSPVSError(f"{out}: exists and is not a folder")
-    check_out_path(out)
-    try: out.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise SSPVSError(f"{out}: cannot create the output folder ({e.strerror})") from None
-    try:
-        with tempfile.NamedTemporaryFile(dir=out, prefix='.sspvs-check.'): pass
-    except OSError as e: raise SSPVSError(f"{out}: cannot write in the output folder ({e.strerror})") from None
-    return out
-
 def write_outputs(sm:Summary, out:str|Path|None=None, max_side:int=1280)->dict[str, Path]:
     "Write the summary video, JSON and PNG of `sm`, all or none, each under a temporary name until all are done."
     paths = output_paths(sm.video, out)
     new = [p for p in (paths['mp4'].parent, *paths['mp4'].parent.parents) if not p.exists()]   # the folders this call creates
-    check_out_dir(paths['mp4'].parent)
+    check_out_path(paths['mp4'].parent, create=True)   # creates the folder and checks it can be written, before any work
     t0 = time.perf_counter()
     try:
         with atomic_path(paths['mp4']) as tv, atomic_path(paths['png']) as tp, atomic_path(paths['json']) as tj:
@@ -340,7 +328,7 @@ def video_steps(path:str|Path, # the video
 def _check_out_file(out:Path)->Path:
     if out.suffix.lower() not in ('.h5', '.hdf5'): raise SSPVSError(f"{out}: the output should be an .h5 file")
     if out.is_dir(): raise SSPVSError(f"{out}: is a folder; --out needs a file name")
-    check_out_dir(out.parent)
+    check_out_path(out.parent, create=True)
     return out
 
 def build_features(videos_dir:str|Path, # folder of videos

@@ -12,13 +12,16 @@ from transformers.utils import logging as hf_logging
 from .core import SSPVSError
 
 # %% auto #0
-__all__ = ['TEXT_FIELDS', 'PRETRAIN_BUDGETS', 'FINETUNE_BUDGETS', 'FREEZE_OPTIONS', 'DEFAULT_TEXT_MODEL', 'load_text_model',
-           'layout', 'tokenize_fields', 'TextEncoder', 'guidance_text', 'GuideTextEncoder']
+__all__ = ['TEXT_FIELDS', 'PRETRAIN_BUDGETS', 'FINETUNE_BUDGETS', 'OFFICIAL_TEXT_FINETUNE', 'FREEZE_OPTIONS',
+           'DEFAULT_TEXT_MODEL', 'load_text_model', 'layout', 'tokenize_fields', 'TextEncoder', 'guidance_text',
+           'GuideTextEncoder', 'finetune_budgets']
 
 # %% ../nbs/08_text.ipynb #4d27bf1f
 TEXT_FIELDS = ('category', 'query', 'title', 'description')
 PRETRAIN_BUDGETS = (2, 2, 5, 50)    # token budgets per field in pretraining (the official YTVT setting)
 FINETUNE_BUDGETS = (1, 3, 10)       # token budgets of category, query and title for benchmark videos (the official +Text setting: no description)
+OFFICIAL_TEXT_FINETUNE = {'summe': dict(text_budgets=(1, 3, 1), repeat=6),   # the official +Text fine-tuning where it is not the plain one:
+                          'tvsum': dict(text_budgets=FINETUNE_BUDGETS)}       # token budgets per dataset; SumMe repeats its training list 6 times
 FREEZE_OPTIONS = ('all_but_pooler', 'none', 'all')
 
 def _default_text_model()->str|None:
@@ -189,4 +192,9 @@ class GuideTextEncoder(TextEncoder):
     def tokenize(self, texts:list[dict])->dict:
         if isinstance(texts, dict): texts = [texts]
         return tokenize_fields(self.tokenizer, [guidance_text(t) for t in texts], self.budgets)
+
+def finetune_budgets(dataset:str|None=None, # 'summe' or 'tvsum'; None or another dataset: `FINETUNE_BUDGETS`
+                    )->tuple[int, ...]:
+    "The official +Text token budgets of category, query and title for `dataset` (`OFFICIAL_TEXT_FINETUNE`)."
+    return tuple(OFFICIAL_TEXT_FINETUNE.get(dataset, {}).get('text_budgets', FINETUNE_BUDGETS))
 

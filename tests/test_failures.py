@@ -54,6 +54,17 @@ def test_check_out_path_creates_nothing(tmp_path):
     with pytest.raises(SSPVSError, match='is a file, not a folder'): check_out_path(f/'a'/'b')
     assert tree(tmp_path) == ['f']
 
+def test_check_out_path_create(tmp_path):
+    "With create=True: the same checks first (nothing made on failure), then the folder, then a probe write that even root fails in /proc."
+    f = tmp_path/'f'; f.write_text('')
+    for bad in (f, f/'a'/'b'):
+        with pytest.raises(SSPVSError): check_out_path(bad, create=True)
+    assert tree(tmp_path) == ['f']
+    assert check_out_path(tmp_path/'a'/'b', create=True) == tmp_path/'a'/'b'
+    assert tree(tmp_path) == ['a', 'a/b', 'f']   # the folders, and no probe file left
+    if not Path('/proc').is_dir(): pytest.skip('no /proc on this system')
+    with pytest.raises(SSPVSError, match='--out /proc: cannot write in the output folder'): check_out_path('/proc', create=True)
+
 # --- --out is a file, or below a file ---
 
 @pytest.mark.parametrize('tool', ['sspvs-train', 'sspvs-benchmark'])

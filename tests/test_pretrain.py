@@ -107,3 +107,17 @@ def test_bad_input_from_the_shell(tmp_path):
     "Through a real process: exit status 1, one line on stderr, no traceback."
     r = _run(_cli() + ['/no/such/corpus.h5', '--out', str(tmp_path/'x')])
     assert r.returncode == 1 and r.stderr.strip() == 'sspvs-pretrain: error: /no/such/corpus.h5: no such corpus file', r.stderr
+
+def test_finetune_model_takes_the_official_summe_budgets():
+    "+Text on SumMe: the official budgets (1, 3, 1) reach the text encoder (9 tokens); the default stays (1, 3, 10) (18 tokens)."
+    from sspvs.text import finetune_budgets, OFFICIAL_TEXT_FINETUNE, FINETUNE_BUDGETS
+    assert finetune_budgets('summe') == (1, 3, 1) and OFFICIAL_TEXT_FINETUNE['summe']['repeat'] == 6
+    assert finetune_budgets('tvsum') == FINETUNE_BUDGETS == (1, 3, 10)
+    mc = ModelConfig(feat_dim=16, d_model=16, n_layers=1, n_heads=2, d_ff=32, n_stages=2)
+    _, te = finetune_model(mc, text=True, budgets=finetune_budgets('summe'))
+    enc = te.tokenize([dict(title='Air_Force_One')])
+    assert te.budgets == (1, 3, 1) and enc['input_ids'].shape == (1, 9) and te.config['budgets'] == [1, 3, 1]
+    _, te = finetune_model(mc, text=True)
+    ids = te.tokenize([dict(title='Air_Force_One')])['input_ids']
+    assert te.budgets == (1, 3, 10) and ids.shape == (1, 18)
+    assert (ids == te.tokenizer.sep_token_id).sum() == 3 and ids[0, -1] == te.tokenizer.sep_token_id   # no description field, no fourth [SEP]

@@ -59,13 +59,14 @@ def official_config(dataset:str, # 'summe' or 'tvsum'
                 lr=5e-5 if transfer else 1e-4, epochs=10 if transfer else 40, batch_size=4, max_len=512,
                 repeat=OFFICIAL_REPEAT.get((dataset, setting), 2), val_frac=0.2, select='kendall', n_draws=100,
                 knapsack='official',   # sspvs.keyshots: the convention of every F1, validation included
+                text_repeat='official',   # +Text runs repeat the training list as the official +Text recipe does (sspvs.text.OFFICIAL_TEXT_FINETUNE: SumMe 6)
                 precision='auto')   # sspvs.learner.resolve_precision: bf16 on CUDA and on CPUs with native bf16, else fp32
 
 # %% ../nbs/12_benchmark.ipynb #1bef8d37
 def small_config(dataset:str='tvsum', setting:str='canonical', **kwargs)->dict:
     "The small CPU preset: `official_config` with a tiny encoder and a short schedule (`kwargs` override)."
     c = official_config(dataset, setting)
-    c.update(d_model=64, n_layers=2, n_heads=4, d_ff=128, lr=1e-3, epochs=12, batch_size=4, max_len=256, repeat=min(c['repeat'], 2), n_draws=10,
+    c.update(d_model=64, n_layers=2, n_heads=4, d_ff=128, lr=1e-3, epochs=12, batch_size=4, max_len=256, repeat=min(c['repeat'], 2), text_repeat=None, n_draws=10,
              n_stages=2, dropout=0., head_dropout=0.5, in_dropout=0.5,   # measured in 92_probe_gap
              precision='fp32')   # bf16 gains nothing for this 64-wide model, even with AMX (sspvs.learner, Precision); fp32 is the same on every machine
     unknown = set(kwargs) - set(c)
@@ -297,7 +298,7 @@ def make_model(cfg:dict, # a flat configuration
         mc.update(arch)
     if pretrained is None and not text: return build_summarizer(mc), None, mc
     from sspvs.pretrain import finetune_model    # imports transformers: only when needed
-    model, te = finetune_model(mc, pretrained, text)
+    model, te = finetune_model(mc, pretrained, text, budgets=cfg.get('text_budgets'))
     return model, te, model.config
 
 # %% ../nbs/12_benchmark.ipynb #bb8bdf2b
@@ -504,6 +505,10 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
     "Run (or resume) the benchmark of `dataset` in `setting`; write the outputs into `out`. Returns rows, runs, baselines, out, markdown, splits, probe (`probe_summary`)."
     log = log or (lambda *a, **k: None)
     files, cfg, sp, source, folds = inputs or check_run_inputs(data, dataset, setting, cfg, seeds, folds, splits, device, pretrained)   # before anything is created
+    if text:   # the official +Text recipe of the dataset (sspvs.text.OFFICIAL_TEXT_FINETUNE): its token budgets, and its repeat where the preset follows it
+        from sspvs.text import OFFICIAL_TEXT_FINETUNE, finetune_budgets
+        rep = OFFICIAL_TEXT_FINETUNE.get(dataset, {}).get('repeat', cfg['repeat']) if cfg.get('text_repeat') == 'official' else cfg['repeat']
+        cfg = dict(cfg, repeat=rep, text_budgets=cfg.get('text_budgets') or list(finetune_budgets(dataset)))
     out, meta = prepare_run(out, (files, cfg, sp, source, folds), dataset, setting, pretrained, text)
     log(f"{dataset} {setting}, {variant_name(pretrained, text)}: {len(folds)} split(s) x {len(seeds)} seed(s), {cfg['epochs']} epochs; {source}; writing to {out}")
     metric, runs, base = default_metric(dataset), [], {}
@@ -625,6 +630,7 @@ def resolve_config(dataset:str, setting:str,
     ov = {('n_stages' if k == 'stages' else k): v for k, v in overrides.items() if v is not None}
     if (bad := sorted(set(ov) - set(cfg))): raise SSPVSError(f"unknown configuration key {bad[0]!r}")
     cfg.update(ov)
+    if 'repeat' in ov: cfg['text_repeat'] = None   # --repeat wins over the official +Text repeat too
     if cfg['select'] not in METRICS + ('loss',): raise SSPVSError(f"--select must be f1, kendall, spearman or loss, got {cfg['select']!r}")
     for k in ('epochs', 'batch_size', 'repeat', 'n_stages', 'max_len'):
         if cfg[k] is not None and cfg[k] < 1: raise SSPVSError(f"--{k} must be at least 1, got {cfg[k]}")

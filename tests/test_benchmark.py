@@ -9,6 +9,7 @@ from sspvs.synthetic import make_benchmark
 from sspvs.learner import build_summarizer, save_checkpoint
 from sspvs.metrics import read_predictions
 import sspvs.benchmark as B
+from sspvs.learner import read_checkpoint
 
 TINY = ['--d_model', '16', '--d_ff', '32', '--n_heads', '2', '--n_layers', '1', '--max_len', '64', '--no_progress', '--no_figures']
 
@@ -200,3 +201,17 @@ def test_inputs_checked_once_per_target(data, tmp_path, monkeypatch):
     B.sspvs_benchmark(data=[str(data)], seeds=1, folds='0', epochs=1, out=str(tmp_path/'o'), d_model=16, d_ff=32, n_heads=2, n_layers=1,
                       max_len=64, no_progress=True, no_figures=True)
     assert sorted(calls) == ['summe', 'tvsum'], calls
+
+TINY_TEXT = ['--split', '0', '--epochs', '1', '--d_model', '16', '--d_ff', '32', '--n_heads', '2', '--n_layers', '1', '--max_len', '64',
+             '--threads', '1', '--device', 'cpu', '--no_progress', '--no_figures']
+
+def test_summe_text_takes_the_official_budgets_and_repeat(tmp_path):
+    "sspvs-train --text on SumMe, official preset: repeat 6 and budgets (1, 3, 1) in run.json and in the checkpoint; --repeat still overrides."
+    for extra, repeat in (([], 6), (['--repeat', '2'], 2)):
+        out = tmp_path/f'run{repeat}'
+        r = subprocess.run(['sspvs-train', '--dataset', 'summe', '--preset', 'official', '--text', '--out', str(out), *TINY_TEXT, *extra],
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+        cfg = json.loads((out/'run.json').read_text())['config']
+        assert cfg['repeat'] == repeat and cfg['text_budgets'] == [1, 3, 1]
+        assert read_checkpoint(out/'split0'/'seed0'/'best.safetensors').extra['text_encoder']['budgets'] == [1, 3, 1]

@@ -27,10 +27,10 @@ __all__ = ['SETTINGS', 'DATASETS', 'OFFICIAL_STAGES', 'OFFICIAL_REPEAT', 'MODEL_
            'find_split_file', 'target_file', 'make_splits', 'get_splits', 'save_splits', 'carve_validation',
            'select_epochs', 'published_f1_only', 'model_config', 'train_config', 'split_baselines', 'fit_ridge',
            'linear_probe', 'checkpoint_feat_dim', 'make_model', 'dist_env', 'run_split', 'default_out', 'check_config',
-           'check_run_inputs', 'prepare_run', 'run_benchmark', 'grid_cells', 'rank_device', 'start_dist', 'share',
-           'run_cells', 'resolve_config', 'set_threads', 'sspvs_benchmark', 'sspvs_train', 'METRICS', 'SELECTIONS',
-           'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown', 'plot_splits',
-           'plot_scores', 'vs_probe', 'probe_summary', 'probe_markdown', 'write_outputs']
+           'check_run_inputs', 'prepare_run', 'text_recipe', 'run_benchmark', 'grid_cells', 'rank_device', 'start_dist',
+           'share', 'run_cells', 'resolve_config', 'set_threads', 'sspvs_benchmark', 'sspvs_train', 'METRICS',
+           'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown',
+           'plot_splits', 'plot_scores', 'vs_probe', 'probe_summary', 'probe_markdown', 'write_outputs']
 
 # %% ../nbs/12_benchmark.ipynb #cc3d86d6
 SETTINGS = ('canonical', 'augmented', 'transfer')
@@ -486,6 +486,16 @@ def prepare_run(out:str|Path|None, # the run folder (None: `default_out`)
     save_splits(sp, out/'splits.json')
     return out, meta
 
+def text_recipe(cfg:dict, # a checked configuration
+                dataset:str, # 'summe' or 'tvsum'
+                text:bool, # +Text
+               )->dict: # `cfg` itself without text; else a copy with the dataset's +Text recipe (the same copy when applied twice)
+    "The official +Text recipe of `dataset` (`sspvs.text.OFFICIAL_TEXT_FINETUNE`): its token budgets, and its repeat where the preset follows it."
+    if not text: return cfg
+    from sspvs.text import OFFICIAL_TEXT_FINETUNE, finetune_budgets   # imports transformers: only when needed
+    rep = OFFICIAL_TEXT_FINETUNE.get(dataset, {}).get('repeat', cfg['repeat']) if cfg.get('text_repeat') == 'official' else cfg['repeat']
+    return dict(cfg, repeat=rep, text_budgets=cfg.get('text_budgets') or list(finetune_budgets(dataset)))
+
 def run_benchmark(data=None, # benchmark folder, file or list of files; None: the bundled synthetic benchmark (`synthetic_dir()`)
                   dataset:str='tvsum', # the target: 'summe' or 'tvsum'
                   setting:str='canonical', # 'canonical', 'augmented' or 'transfer'
@@ -505,10 +515,7 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
     "Run (or resume) the benchmark of `dataset` in `setting`; write the outputs into `out`. Returns rows, runs, baselines, out, markdown, splits, probe (`probe_summary`)."
     log = log or (lambda *a, **k: None)
     files, cfg, sp, source, folds = inputs or check_run_inputs(data, dataset, setting, cfg, seeds, folds, splits, device, pretrained)   # before anything is created
-    if text:   # the official +Text recipe of the dataset (sspvs.text.OFFICIAL_TEXT_FINETUNE): its token budgets, and its repeat where the preset follows it
-        from sspvs.text import OFFICIAL_TEXT_FINETUNE, finetune_budgets
-        rep = OFFICIAL_TEXT_FINETUNE.get(dataset, {}).get('repeat', cfg['repeat']) if cfg.get('text_repeat') == 'official' else cfg['repeat']
-        cfg = dict(cfg, repeat=rep, text_budgets=cfg.get('text_budgets') or list(finetune_budgets(dataset)))
+    cfg = text_recipe(cfg, dataset, text)
     out, meta = prepare_run(out, (files, cfg, sp, source, folds), dataset, setting, pretrained, text)
     log(f"{dataset} {setting}, {variant_name(pretrained, text)}: {len(folds)} split(s) x {len(seeds)} seed(s), {cfg['epochs']} epochs; {source}; writing to {out}")
     metric, runs, base = default_metric(dataset), [], {}
@@ -696,7 +703,8 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
             except SSPVSError as e:
                 if not grid or c['setting'] == 'canonical': raise
                 c['reason'] = str(e); continue   # the grid goes on without a setting its data do not have
-            c['inputs'], c['cfg'] = checked[key], cfgs[key[:2]]
+            inp = checked[key]   # a +Text cell carries its own copy with the dataset's +Text recipe, so that every process and the folder agree
+            c['inputs'], c['cfg'] = (inp[0], text_recipe(inp[1], c['dataset'], c['text']), *inp[2:]), text_recipe(cfgs[key[:2]], c['dataset'], c['text'])
         say = print if rank == 0 else (lambda *a, **k: None)
         cfg0 = cfgs[(targets[0], settings[0])]
         say(f"{prog}: data: {'the bundled synthetic benchmark (stand-ins made by sspvs.synthetic, not the real SumMe/TVSum), ' if synthetic else ''}"

@@ -11,9 +11,9 @@ from ortools.algorithms.python import knapsack_solver as _ortools
 from .core import SSPVSError
 
 # %% auto #0
-__all__ = ['KNAPSACKS', 'upsample', 'shot_scores', 'knapsack_exact', 'check_knapsack', 'official_values', 'knapsack_official',
-           'choose_shots', 'summary_layout', 'select_shots', 'keyshot_summary', 'exact_ints', 'optimal_subsets',
-           'uniform_shots']
+__all__ = ['KNAPSACKS', 'TIE_LIMIT', 'upsample', 'shot_scores', 'knapsack_exact', 'check_knapsack', 'official_values',
+           'knapsack_official', 'choose_shots', 'summary_layout', 'select_shots', 'keyshot_summary', 'exact_ints',
+           'optimal_subsets', 'uniform_shots']
 
 # %% ../nbs/02_keyshots.ipynb #3b8af899
 def _vec(x, name:str, dtype=np.float64)->np.ndarray:
@@ -76,21 +76,26 @@ def shot_scores(frame_scores, # (n_frames,) one score per frame; or (D, n_frames
     return np.stack([f[..., a:b + 1].mean(-1) for a, b in cp], -1).astype(np.float64)
 
 # %% ../nbs/02_keyshots.ipynb #572c2f80
-def knapsack_exact(values,   # (n,) value of each item (finite); or (D, n) for D problems with the same weights
-             weights,  # (n,) non-negative integer weight of each item
-             capacity:int, # non-negative integer capacity
-            )->np.ndarray: # (n,) bool, True = item chosen; (D, n) for (D, n) values
-    "The exact optimum of the 0/1 knapsack on float values: an item is taken only where it strictly improves the value, the choice traced back from the last item."
+def _knapsack_args(values, weights, capacity, integer:bool=False)->tuple[np.ndarray, np.ndarray, int]:
+    "Validated knapsack inputs: values as a (D, n) batch (finite floats, or whole numbers when `integer`), non-negative whole weights and capacity."
     v = np.asarray(values)
     if v.ndim not in (1, 2): raise SSPVSError(f"'values' must be 1-D (or 2-D for a batch), got shape {v.shape}")
     v2 = v[None] if v.ndim == 1 else v
-    _vec(v2.reshape(-1), 'values'); v2 = v2.astype(np.float64)   # numbers, finite
+    v2 = _int_vec(v2.reshape(-1), 'values').reshape(v2.shape) if integer else _vec(v2.reshape(-1), 'values').reshape(v2.shape)
     w = _int_vec(weights, 'weights')
     if v2.shape[1] != len(w): raise SSPVSError(f"'values' has {v2.shape[1]} items but 'weights' has {len(w)}")
     if (w < 0).any(): raise SSPVSError("'weights' must be non-negative")
     if not (np.isfinite(capacity) and capacity == math.floor(capacity) and capacity >= 0):
         raise SSPVSError(f"'capacity' must be a non-negative integer, got {capacity}")
-    c, (D, n) = int(capacity), v2.shape
+    return v2, w, int(capacity)
+
+def knapsack_exact(values,   # (n,) value of each item (finite); or (D, n) for D problems with the same weights
+             weights,  # (n,) non-negative integer weight of each item
+             capacity:int, # non-negative integer capacity
+            )->np.ndarray: # (n,) bool, True = item chosen; (D, n) for (D, n) values
+    "The exact optimum of the 0/1 knapsack on float values: an item is taken only where it strictly improves the value, the choice traced back from the last item."
+    v2, w, c = _knapsack_args(values, weights, capacity)
+    D, n = v2.shape
     best = np.zeros((D, c + 1))
     take = np.zeros((n, D, c + 1), dtype=bool)
     for i in range(n):
@@ -104,7 +109,7 @@ def knapsack_exact(values,   # (n,) value of each item (finite); or (D, n) for D
     for i in range(n - 1, -1, -1):
         t = take[i, rows, cap]
         chosen[:, i] = t; cap -= t * int(w[i])
-    return chosen if v.ndim == 2 else chosen[0]
+    return chosen if np.ndim(values) == 2 else chosen[0]
 
 # %% ../nbs/02_keyshots.ipynb #9e9ee67f
 KNAPSACKS = ('official', 'exact')
@@ -124,14 +129,7 @@ def knapsack_official(values, # (n,) integer values; or (D, n) for D problems wi
                       capacity:int, # non-negative integer capacity
                      )->np.ndarray: # (n,) bool, True = item chosen; (D, n) for (D, n) values
     "The choice of OR-Tools' dynamic-programming knapsack solver, called as the official SSPVS code calls it."
-    v = np.asarray(values)
-    if v.ndim not in (1, 2): raise SSPVSError(f"'values' must be 1-D (or 2-D for a batch), got shape {v.shape}")
-    v2 = np.stack([_int_vec(r, 'values') for r in (v[None] if v.ndim == 1 else v)]) if v.size else np.zeros(v.shape if v.ndim == 2 else (1, 0), np.int64)
-    w = _int_vec(weights, 'weights')
-    if v2.shape[1] != len(w): raise SSPVSError(f"'values' has {v2.shape[1]} items but 'weights' has {len(w)}")
-    if (w < 0).any(): raise SSPVSError("'weights' must be non-negative")
-    if not (np.isfinite(capacity) and capacity == math.floor(capacity) and capacity >= 0):
-        raise SSPVSError(f"'capacity' must be a non-negative integer, got {capacity}")
+    v2, w, capacity = _knapsack_args(values, weights, capacity, integer=True)
     out = np.zeros(v2.shape, dtype=bool)
     if len(w):
         solver = _ortools.KnapsackSolver(_ortools.SolverType.KNAPSACK_DYNAMIC_PROGRAMMING_SOLVER, 'sspvs')
@@ -139,7 +137,7 @@ def knapsack_official(values, # (n,) integer values; or (D, n) for D problems wi
             solver.init(row.tolist(), [w.tolist()], [int(capacity)])
             solver.solve()
             out[d] = [solver.best_solution_contains(i) for i in range(len(w))]
-    return out if v.ndim == 2 else out[0]
+    return out if np.ndim(values) == 2 else out[0]
 
 def choose_shots(shot_means, # (n_segs,) mean frame score of each shot (`shot_scores`); or (D, n_segs)
                  weights, # (n_segs,) each shot's length in frames: the file's `n_frame_per_seg`
@@ -205,11 +203,12 @@ def exact_ints(values, # (n,) float values (float32 shot means held in float64)
     return out, shift == 0
 
 _SATURATE = 2 ** 61
+TIE_LIMIT = 2000   # optimal summaries listed one by one; beyond, the extremes and a sample
 
 def optimal_subsets(values, # (n,) integer values (`official_values`, or `exact_ints` of float means)
                     weights, # (n,) non-negative integer weights
                     capacity:int, # the budget
-                    limit:int=2000, # list every optimal subset when there are at most this many
+                    limit:int=TIE_LIMIT, # list every optimal subset when there are at most this many
                     n_samples:int=200, # else: the two tie-breaking extremes and this many uniform draws
                     seed:int=0, # the draws' seed
                    )->dict: # value, n_optimal (saturating at 2**61), exhaustive, subsets ((K, n) bool, distinct)

@@ -10,7 +10,7 @@ import numpy as np, h5py, scipy.stats
 from fastcore.script import call_parse, Param
 from .core import SSPVSError, cli_errors, atomic_path, save_json
 from .keyshots import (KNAPSACKS, check_knapsack, upsample, shot_scores, select_shots, choose_shots, summary_layout, official_values,
-                            exact_ints, optimal_subsets, uniform_shots)
+                            exact_ints, optimal_subsets, TIE_LIMIT, uniform_shots)
 from .data import BenchmarkFile, VideoRecord, dataset_name
 from .annotations import Annotation, read_tvsum, read_summe, read_summe_shots, SUMME_SHOTS
 
@@ -191,7 +191,7 @@ def tie_report(means, # (n_segs,) the shots' mean scores (`sspvs.keyshots.shot_s
                user_summary, # (n_users, n_frames) the annotators' summaries
                metric:str='avg', # 'avg' or 'max'
                knapsack:str='official', # the convention whose optimum is meant
-               limit:int=2000, # list every optimal summary when there are at most this many
+               limit:int=TIE_LIMIT, # list every optimal summary when there are at most this many
               )->dict: # tied, n_optimal, f1_min, f1_max, ties_exhaustive, chosen_optimal, exact_arithmetic
     "Whether the optimal summary is unique under the convention, and the range of F1 over the optimal summaries."
     vals, exact = (official_values(means), True) if check_knapsack(knapsack) == 'official' else exact_ints(means)
@@ -457,7 +457,7 @@ KNAPSACK_NOTES = dict(official="knapsack official: shot values int(1000 x mean s
 def _ties_cell(v)->str:
     t = v.get('ties')
     if t is None or not t['tied']: return ''
-    n = f"{t['n_optimal']}" if t['ties_exhaustive'] else f">{2000}"
+    n = f"{t['n_optimal']}" if t['ties_exhaustive'] else f">{TIE_LIMIT}"
     return f"{n:>6} {100 * t['f1_min']:6.2f}-{100 * t['f1_max']:.2f}"
 
 def _fmt_row(key, n, v): return f"{key:<14} {n:>8} {100 * v['f1']:>7.2f} {v['kendall']:>8.3f} {v['spearman']:>9.3f}"

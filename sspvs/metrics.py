@@ -381,12 +381,8 @@ def annotation_baselines(tvsum:str|Path|None=None, # folder with the raw TVSum a
         if name == 'summe' and (Path(folder)/SUMME_SHOTS).exists():
             sh = read_summe_shots(folder, ann)
             variants.append((KTS, [annotation_record(a, shots=sh[k]) for k, a in ann.items()]))
-        for shots, recs in variants:
-            human = {r.key: human_baseline(r, metric) for r in recs}
-            for k in knapsacks:
-                videos = {r.key: dict(human=human[r.key], random=random_baseline(r, metric, n_draws, seed, knapsack=k)) for r in recs}
-                mean = lambda b: {m: float(np.mean([v[b][m] for v in videos.values()])) for m in ('f1', 'kendall', 'spearman')}
-                out.append(dict(dataset=name, metric=metric, shots=shots, knapsack=k, human=mean('human'), random=mean('random'), videos=videos))
+        out += [dict(dataset=name, metric=metric, shots=shots, knapsack=k, **baselines(recs, metric, n_draws, seed, knapsack=k))
+                for shots, recs in variants for k in knapsacks]
     return out
 
 # %% ../nbs/05_metrics.ipynb #c635610f

@@ -28,8 +28,8 @@ __all__ = ['SETTINGS', 'DATASETS', 'OFFICIAL_STAGES', 'OFFICIAL_REPEAT', 'MODEL_
            'select_epochs', 'published_f1_only', 'model_config', 'train_config', 'split_baselines', 'fit_ridge',
            'linear_probe', 'checkpoint_feat_dim', 'make_model', 'dist_env', 'run_split', 'default_out', 'check_config',
            'check_run_inputs', 'prepare_run', 'text_recipe', 'run_benchmark', 'grid_cells', 'rank_device', 'start_dist',
-           'share', 'run_cells', 'resolve_config', 'set_threads', 'sspvs_benchmark', 'sspvs_train', 'METRICS',
-           'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown',
+           'share', 'run_cells', 'resolve_config', 'set_threads', 'default_workers', 'sspvs_benchmark', 'sspvs_train',
+           'METRICS', 'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown',
            'plot_splits', 'plot_scores', 'vs_probe', 'probe_summary', 'probe_markdown', 'write_outputs']
 
 # %% ../nbs/12_benchmark.ipynb #cc3d86d6
@@ -66,8 +66,9 @@ def official_config(dataset:str, # 'summe' or 'tvsum'
 def small_config(dataset:str='tvsum', setting:str='canonical', **kwargs)->dict:
     "The small CPU preset: `official_config` with a tiny encoder and a short schedule (`kwargs` override)."
     c = official_config(dataset, setting)
-    c.update(d_model=64, n_layers=2, n_heads=4, d_ff=128, lr=1e-3, epochs=12, batch_size=4, max_len=256, repeat=min(c['repeat'], 2), text_repeat=None, n_draws=10,
+    c.update(d_model=64, n_layers=2, n_heads=4, d_ff=128, lr=1e-3, epochs=12, batch_size=4, repeat=min(c['repeat'], 2), text_repeat=None, n_draws=10,
              n_stages=2, dropout=0., head_dropout=0.5, in_dropout=0.5,   # measured in 92_probe_gap
+             pos_scale=1.0,   # 92_probe_gap: with crops that keep their positions, the small model learns where in a video the important steps lie
              precision='fp32')   # bf16 gains nothing for this 64-wide model, even with AMX (sspvs.learner, Precision); fp32 is the same on every machine
     unknown = set(kwargs) - set(c)
     if unknown: raise SSPVSError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
@@ -582,11 +583,48 @@ def _raise_first(err:str|None, exc:BaseException|None=None):
     if exc is not None: raise exc
     if errs: raise SSPVSError(errs[0])
 
+# %% ../nbs/12_benchmark.ipynb #2c730f15
+import os, warnings
+from tqdm.auto import tqdm
+
 # %% ../nbs/12_benchmark.ipynb #d1a0c007
 def _cost(job)->float:
     "A run's rough cost: training videos x epochs x repeats."
     c, i, _ = job; cfg, sp = c['inputs'][1], c['inputs'][2]
     return len(sp[i].train_keys) * cfg['epochs'] * cfg.get('repeat', 1)
+
+def _files(paths:tuple)->dict:
+    "The benchmark files of a worker process, opened once per process (their anomalies were reported by the parent)."
+    global _FILES
+    if globals().get('_FILES', (None,))[0] != paths:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore'); _FILES = (paths, load_benchmarks(list(paths)))
+    return _FILES[1]
+
+def _pool_run(paths:tuple, threads:int, cell:dict, index:int, seed:int, device):
+    "One run in a worker process (its `result.json` is the result)."
+    torch.set_num_threads(threads)
+    files = _files(paths); cfg, sp = cell['inputs'][1], cell['inputs'][2]
+    run_split(files, sp[index], index, cfg, cell['out'], cell['dataset'], cell['setting'], seed=seed, device=device, pretrained=cell['pretrained'],
+              text=cell['text'], progress=False)
+
+def _pool_runs(cells:list[dict], seeds, device, workers:int, progress:bool=True):
+    "Train every run of `cells` in `workers` local processes (spawned, each with this process's torch thread count), the largest first; afterwards every run is finished."
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from sspvs.benchmark import _pool_run   # the package's own: a spawned process imports it by name (in a notebook this module is __main__)
+    jobs = sorted([(c, i, s) for c in cells for i in c['inputs'][4] for s in seeds], key=_cost, reverse=True)
+    if workers < 2 or len(jobs) < 2: return   # nothing to share: the runs go on in this process
+    for c in cells: prepare_run(c['out'], c['inputs'], c['dataset'], c['setting'], c['pretrained'], c['text'])
+    lean = lambda c: dict({k: c[k] for k in ('out', 'dataset', 'setting', 'pretrained', 'text')}, inputs=(None, *c['inputs'][1:]))   # no open files
+    paths = {id(c): tuple(str(f.path) for f in c['inputs'][0].values()) for c in cells}
+    ex = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context('spawn'))
+    try:
+        futs = [ex.submit(_pool_run, paths[id(c)], torch.get_num_threads(), lean(c), i, s, device) for c, i, s in jobs]
+        for f in tqdm(as_completed(futs), total=len(futs), desc=f'runs ({min(workers, len(jobs))} processes)', disable=not progress): f.result()
+    except BaseException:
+        ex.shutdown(wait=False, cancel_futures=True); raise
+    ex.shutdown()
 
 def share(jobs:list, # every run: (cell, split index, seed)
           rank:int, world:int)->list:
@@ -601,9 +639,11 @@ def run_cells(cells:list[dict], # per cell: dataset, setting, pretrained, text, 
               data, # the data, as `run_benchmark` takes it
               seeds, # seeds per split
               device=None, progress:bool=True, figures:bool=True, log=print,
+              workers:int=1, # local worker processes for the runs (without torchrun): see `default_workers`
              )->list[dict]|None:
-    "`run_benchmark` of every cell; under torchrun the runs are spread over the processes first. Returns the cells' results on rank 0, None on the others."
+    "`run_benchmark` of every cell; under torchrun, or with several `workers`, the runs are spread over the processes first. Returns the cells' results on rank 0, None on the others."
     rank, world, _ = dist_env()
+    if world == 1: _pool_runs(cells, seeds, device, workers, progress)
     if world > 1:
         err = None
         if rank == 0:
@@ -672,7 +712,14 @@ def set_threads(threads:int|None, preset:str, device)->int:
     if threads is not None: torch.set_num_threads(threads)
     return torch.get_num_threads()
 
-def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, pretrained, text, progress, figures, overrides, prog, out_name=None, threads=None):
+def default_workers(workers:int|None, preset:str, device)->int:
+    "Local processes for the runs: as given; else one per CPU core this process may use for the small preset on the CPU (each on one thread), 1 otherwise."
+    if workers is not None and workers < 1: raise SSPVSError(f"--workers must be at least 1, got {workers}")
+    if workers is not None: return workers
+    if preset != 'small' or get_device(device).type != 'cpu': return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, pretrained, text, progress, figures, overrides, prog, out_name=None, threads=None, workers=None):
     data = (data or None) if not isinstance(data, str) else [data]
     if data is not None and len(data) == 1: data = data[0]
     synthetic = data is None
@@ -682,6 +729,7 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
     try:
         device = rank_device(device, local, world)
         n_threads = set_threads(threads, preset, device)
+        workers = default_workers(workers, preset, device) if world == 1 else 1   # under torchrun the processes are torchrun's
         targets = _targets(data, dataset)
         grid = setting == 'all'
         settings = SETTINGS if grid else (setting,)
@@ -709,13 +757,13 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
         cfg0 = cfgs[(targets[0], settings[0])]
         say(f"{prog}: data: {'the bundled synthetic benchmark (stand-ins made by sspvs.synthetic, not the real SumMe/TVSum), ' if synthetic else ''}"
             f"{synthetic_dir() if synthetic else data}; preset {preset}; seed(s) {', '.join(map(str, seeds))}; precision {resolve_precision(cfg0['precision'], device)}; "
-            f"{n_threads} CPU thread(s)" + (f"; {world} processes" if world > 1 else ''))
+            f"{n_threads} CPU thread(s)" + (f"; {world} processes" if world > 1 else f"; up to {workers} worker processes" if workers > 1 else ''))
         say(KNAPSACK_NOTES[cfg0['knapsack']])
         for c in cells:
             if 'reason' in c: say(f"{prog}: not running {c['dataset']} {c['setting']} {c['variant']}: {c['reason']}")
         t0 = time.time()
         runnable = [c for c in cells if 'inputs' in c]
-        res = run_cells(runnable, data, seeds, device, progress and rank == 0, figures, log=say)
+        res = run_cells(runnable, data, seeds, device, progress and rank == 0, figures, log=say, workers=workers)
         if res is None: return None   # not rank 0: rank 0 writes the results
         for c, r in zip(runnable, res): c.update(rows=r['rows'], probe=r['probe'])
         probe = [p for c in runnable for p in c['probe']]
@@ -765,6 +813,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
                     d_ff:Param("override: feed-forward width", int)=None,
                     device:Param("cpu, cuda or cuda:N (default: CUDA when available)", str)=None,
                     threads:Param("CPU threads for torch (default: 1 with the small preset on CPU, else torch's default)", int)=None,
+                    workers:Param("processes that share the runs (default: one per CPU core with the small preset on CPU, else 1; under torchrun: torchrun's)", int)=None,
                     pretrained:Param("fine-tune from this sspvs-pretrain checkpoint (best.safetensors)", str)=None,
                     text:Param("+Text: guide stage 1 with each video's text", store_true)=False,
                     no_figures:Param("do not draw figures", store_true)=False,
@@ -773,7 +822,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
     with cli_errors('sspvs-benchmark'):
         _run_cli(data, dataset, setting, splits, out, preset, seeds, _folds(folds), device, pretrained, text, not no_progress, not no_figures,
                  _overrides(locals()),
-                 'sspvs-benchmark', threads=threads)
+                 'sspvs-benchmark', threads=threads, workers=workers)
 
 @call_parse
 def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled synthetic benchmark)", str, nargs='*')=None,

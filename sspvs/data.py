@@ -534,7 +534,7 @@ def minmax(x:np.ndarray)->np.ndarray:
     return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
 
 class SummaryDataset(torch.utils.data.Dataset):
-    "Records as items: features (T, D), min-max normalised gtscore target (T,), full key; random crops in training."
+    "Records as items: features (T, D), min-max normalised gtscore target (T,), full key, first step; random crops in training."
     def __init__(self, records, # VideoRecords (a list, or a BenchmarkFile)
                  max_len:int|None=None, # in training, crop longer videos to this many steps
                  train:bool=False, # crop (training) or serve whole videos (evaluation)
@@ -563,15 +563,15 @@ class SummaryDataset(torch.utils.data.Dataset):
         r = self.records[index % len(self.records)]
         a, b = self.window(index)
         return dict(features=torch.from_numpy(np.ascontiguousarray(self.features(r)[a:b])),
-                    target=torch.from_numpy(minmax(r.gtscore)[a:b]), key=r.full_key, text=r.text)
+                    target=torch.from_numpy(minmax(r.gtscore)[a:b]), key=r.full_key, text=r.text, start=a)
 
 # %% ../nbs/01_data.ipynb #0a6e103f
 def collate(items:list[dict])->dict:
-    "Pad items to the longest: features (B,T,D), mask (B,T) True = real step, target (B,T), keys, lengths, texts."
+    "Pad items to the longest: features (B,T,D), mask (B,T) True = real step, target (B,T), keys, lengths, texts, starts (B,) first steps."
     lengths = torch.tensor([len(it['features']) for it in items], dtype=torch.long)
     B, T, D = len(items), int(lengths.max()), items[0]['features'].shape[1]
     feats, target, mask = torch.zeros(B, T, D), torch.zeros(B, T), torch.zeros(B, T, dtype=torch.bool)
     for i, it in enumerate(items):
         n = len(it['features']); feats[i, :n] = it['features']; target[i, :n] = it['target']; mask[i, :n] = True
     return dict(features=feats, mask=mask, target=target, keys=[it['key'] for it in items], lengths=lengths,
-                texts=[it.get('text', {}) for it in items])
+                texts=[it.get('text', {}) for it in items], starts=torch.tensor([it.get('start', 0) for it in items], dtype=torch.long))

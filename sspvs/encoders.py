@@ -26,12 +26,16 @@ def sinusoidal_encoding(n:int, # number of positions
 
 # %% ../nbs/07_encoders.ipynb #3bb69fb8
 class PositionalEncoding(nn.Module):
-    "Add `scale` times the sinusoidal table to a (B, T, d) batch, then dropout (as the official code does)."
+    "Add `scale` times the sinusoidal table to a (B, T, d) batch (at positions 0..T-1, or at the given ones), then dropout (as the official code does)."
     def __init__(self, d_model:int, scale:float=1.0, dropout:float=0.1):
         super().__init__()
         self.d_model, self.scale, self.drop = d_model, scale, nn.Dropout(dropout)
-    def forward(self, x:Tensor)->Tensor:
-        return self.drop(x + self.scale * sinusoidal_encoding(x.shape[1], self.d_model, x.device, x.dtype))
+    def forward(self, x:Tensor, # (B, T, d)
+                positions:Tensor|None=None, # (B, T) long: each row's positions; None: 0..T-1 for every row
+               )->Tensor:
+        if positions is None: pe = sinusoidal_encoding(x.shape[1], self.d_model, x.device, x.dtype)
+        else: pe = sinusoidal_encoding(int(positions.max()) + 1, self.d_model, x.device, x.dtype)[positions]
+        return self.drop(x + self.scale * pe)
 
 # %% ../nbs/07_encoders.ipynb #f6c24930
 def length_mask(lengths, # (B,) lengths
@@ -70,12 +74,16 @@ class VideoEncoder(nn.Module):
 
     def forward(self, x:Tensor, # (B, T, feat_dim) step features
                 mask:Tensor|None=None, # (B, T) bool, True at real steps; None: all real
+                start:Tensor|None=None, # (B,) long: where each row starts in its video (a training crop); None: at 0
                )->tuple[Tensor, Tensor]: # (cls (B, d_model), steps (B, T, d_model)), zero at padded steps
         if x.shape[-1] != self.feat_dim: raise ValueError(f"VideoEncoder expects {self.feat_dim}-d features, got {x.shape[-1]}")
         B, T, _ = x.shape
         if mask is not None: x = x.masked_fill(~mask[..., None], 0.)
         h = torch.cat([self.cls.expand(B, -1, -1).to(x.dtype), self.project(x)], dim=1)
-        h = self.pos(h)
+        pos = None   # CLS at 0, step t of a row that starts at s at s + t + 1: a crop's steps keep their positions in the video
+        if start is not None and bool(start.any()):
+            pos = torch.cat([torch.zeros(B, 1, dtype=torch.long, device=x.device), start.to(x.device)[:, None] + torch.arange(1, T + 1, device=x.device)], 1)
+        h = self.pos(h, pos)
         pad = None
         if mask is not None: pad = torch.cat([torch.zeros(B, 1, dtype=torch.bool, device=x.device), ~mask], dim=1)
         h = self.encoder(h, src_key_padding_mask=pad)

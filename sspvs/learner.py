@@ -380,7 +380,7 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
             batch = collate([ds[i] for i in order[b:b + cfg.batch_size]])
             x, mask, y = batch['features'].to(device), batch['mask'].to(device), batch['target'].to(device)
             with precision_autocast(device, prec):
-                out = model(x, mask, text=text_vectors(text, batch['keys'], batch['texts'], device))
+                out = model(x, mask, text=text_vectors(text, batch['keys'], batch['texts'], device), start=batch['starts'].to(device))
             loss = masked_mse(out['scores'], y, mask)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

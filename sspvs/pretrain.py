@@ -61,12 +61,13 @@ class CorpusDataset(Dataset):
     def __getitem__(self, index:int)->dict:
         it = self.items[index % len(self.items)]
         a, b = self.window(index)
-        return dict(features=torch.from_numpy(np.ascontiguousarray(self.features(it)[a:b])), text=it.text, vid=it.vid)
+        return dict(features=torch.from_numpy(np.ascontiguousarray(self.features(it)[a:b])), text=it.text, vid=it.vid, start=a)
 
 def collate_corpus(items:list[dict])->dict:
-    "Pad a list of corpus items: features (B,T,D), mask (B,T) True = real, texts, vids."
+    "Pad a list of corpus items: features (B,T,D), mask (B,T) True = real, texts, vids, starts (B,) first steps in their videos."
     x, mask = pad_batch([it['features'] for it in items])
-    return dict(features=x, mask=mask, texts=[it['text'] for it in items], vids=[it['vid'] for it in items])
+    return dict(features=x, mask=mask, texts=[it['text'] for it in items], vids=[it['vid'] for it in items],
+                starts=torch.tensor([it.get('start', 0) for it in items], dtype=torch.long))
 
 # %% ../nbs/13_pretrain.ipynb #e33f7f2a
 @dataclass
@@ -145,7 +146,7 @@ def run_epoch(model, # PretrainModel, or its DDP wrapper
     nb = math.ceil(len(sampler) / cfg.batch_size)
     for i, b in tqdm(_batches(ds, sampler, cfg.batch_size), total=nb, desc=f'epoch {epoch+1}', leave=False, disable=not progress):
         with autocast(device, cfg.amp):
-            out = model(b['features'].to(device), b['mask'].to(device), b['texts'], generator=_gen(cfg.seed, epoch, rank, i))
+            out = model(b['features'].to(device), b['mask'].to(device), b['texts'], generator=_gen(cfg.seed, epoch, rank, i), start=b['starts'].to(device))
         opt.zero_grad(set_to_none=True)
         out['loss'].backward()
         if cfg.grad_clip: nn.utils.clip_grad_norm_(params, cfg.grad_clip)
@@ -162,7 +163,7 @@ def validate(model:PretrainModel, ds:CorpusDataset, cfg:PretrainConfig, device, 
     sums, n, correct, total = {}, 0, 0., 0
     for i, b in tqdm(_batches(ds, range(len(ds)), cfg.batch_size), total=math.ceil(len(ds) / cfg.batch_size), desc='validate', leave=False, disable=not progress):
         with autocast(device, cfg.amp):
-            out = model(b['features'].to(device), b['mask'].to(device), b['texts'], generator=_gen(cfg.seed, 10**6, i))
+            out = model(b['features'].to(device), b['mask'].to(device), b['texts'], generator=_gen(cfg.seed, 10**6, i), start=b['starts'].to(device))
         for k in _LOSSES:
             if k in out: sums[k] = sums.get(k, 0.) + out[k].item()
         if 'logits' in out:

@@ -56,6 +56,7 @@ class ProgressiveSummarizer(nn.Module):
     def forward(self, x:Tensor, # (B, T, feat_dim) step features
                 mask:Tensor|None=None, # (B, T) bool, True at real steps; None: all real
                 text:Tensor|None=None, # (B, text_dim) sentence vectors (required iff the model has text_dim)
+                start:Tensor|None=None, # (B,) where each row starts in its video (training crops); None: at 0
                )->dict: # scores (B, T) product of the stages, stages [(B, T)] * N; 0 at padded steps
         if (text is None) != (self.text_proj is None):
             raise ValueError("this model was built with text_dim=%s, so it needs `text`" % self.text_dim if text is None
@@ -65,7 +66,7 @@ class ProgressiveSummarizer(nn.Module):
         enc_mask = None if mask is not None and bool(mask.all()) else mask   # nothing padded (e.g. equal training crops): attention without a mask is cheaper
         with no_fastpath(x.device.type == 'cpu'):   # the fused inference path is slower on the CPU (see above)
             for i, head in enumerate(self.heads):
-                _, h = self.encoder(x, enc_mask)
+                _, h = self.encoder(x, enc_mask, start)
                 h = h + self.encoder.project(x)
                 if i == 0 and text is not None: h = h + self.text_proj(text.to(h.dtype))[:, None]
                 s = torch.sigmoid(head(h)).squeeze(-1)

@@ -212,6 +212,7 @@ class PretrainModel(nn.Module):
                 generator:torch.Generator|None=None, # draws pairs and masked steps
                 text_index:Tensor|None=None, labels:Tensor|None=None, # pairs (default: `make_pairs`)
                 masked_pos:Tensor|None=None, # masked steps (default: `pick_masked_steps`)
+                start:Tensor|None=None, # (B,) where each crop starts in its video (its steps keep their positions); None: at 0
                )->dict:
         B, T, _ = features.shape
         dev = features.device
@@ -224,7 +225,7 @@ class PretrainModel(nn.Module):
             pos = pick_masked_steps(mask, generator) if masked_pos is None else masked_pos.to(dev)
             if not mask[torch.arange(B, device=dev), pos].all(): raise ValueError("a masked step lies on padding")
             x_in = mask_steps(x, pos, self.recovery.mask_embedding)
-        cls, steps = self.encoder(x_in, mask)
+        cls, steps = self.encoder(x_in, mask, start)
         total = features.new_zeros((), dtype=torch.float32)
         if self.text_encoder is not None:
             if texts is None or len(texts) != B: raise SSPVSError(f"the batch has {B} videos but {0 if texts is None else len(texts)} texts")

@@ -73,7 +73,7 @@ def test_train_refuses_all(four, tmp_path):
 def test_two_processes_equal_sequential(four, tmp_path):
     "torchrun with two CPU processes (gloo) shares the runs between both and writes the results a single process writes."
     args = ['--data', four, '--dataset', 'tvsum', '--setting', 'all', '--folds', '0,1', '--seeds', '1', '--epochs', '2', *TINY]
-    seq = run('sspvs-benchmark', *args, '--out', tmp_path/'seq', tmp=tmp_path)
+    seq = run('sspvs-benchmark', *args, '--workers', '1', '--out', tmp_path/'seq', tmp=tmp_path)
     assert seq.returncode == 0, seq.stderr
     par = run(sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--standalone', shutil.which('sspvs-benchmark'), *args,
               '--out', tmp_path/'par', tmp=tmp_path)
@@ -93,6 +93,22 @@ def test_two_processes_equal_sequential(four, tmp_path):
     assert ranks == {0, 1}   # both processes trained
     for c in ('tvsum-canonical-plain', 'tvsum-transfer-text'):
         assert results(tmp_path/'seq'/c)['rows'] == results(tmp_path/'par'/c)['rows']
+
+def test_workers_equal_sequential(four, tmp_path):
+    "--workers 2 trains the runs in two spawned processes and writes exactly what one process writes; a bad --workers is one line."
+    args = ['--data', four, '--dataset', 'tvsum', '--folds', '0,1', '--seeds', '2', '--epochs', '2', *TINY]
+    seq = run('sspvs-benchmark', *args, '--workers', '1', '--out', tmp_path/'seq', tmp=tmp_path)
+    assert seq.returncode == 0, seq.stderr
+    par = run('sspvs-benchmark', *args, '--workers', '2', '--out', tmp_path/'par', tmp=tmp_path)
+    assert par.returncode == 0, par.stderr[-3000:]
+    assert 'up to 2 worker processes' in par.stdout and 'worker processes' not in seq.stdout
+    runs = sorted((tmp_path/'seq').glob('split*/seed*/result.json')); assert len(runs) == 4
+    for f in runs:
+        x, y = json.loads(f.read_text()), json.loads((tmp_path/'par'/f.relative_to(tmp_path/'seq')).read_text())
+        assert x['selected'] == y['selected'] and x['probe'] == y['probe'] and x['history'][-1]['loss'] == y['history'][-1]['loss'], f
+    assert results(tmp_path/'seq')['rows'] == results(tmp_path/'par')['rows']
+    bad = run('sspvs-benchmark', *args, '--workers', '0', '--out', tmp_path/'bad', tmp=tmp_path)
+    assert bad.returncode == 1 and 'sspvs-benchmark: error: --workers must be at least 1, got 0' in bad.stderr and not (tmp_path/'bad').exists()
 
 def test_two_processes_refuse_another_run(four, tmp_path):
     "Rank 0 finds that the folder holds another run: every process stops with the same one-line error, nothing hangs, nothing trains."

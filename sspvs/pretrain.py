@@ -5,7 +5,7 @@
 # %% ../nbs/13_pretrain.ipynb #c6b269a7
 from __future__ import annotations
 import os, json, math, time, datetime
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
 import torch.distributed as dist
@@ -13,12 +13,13 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import Dataset, DistributedSampler
 from tqdm.auto import tqdm
 from fastcore.script import call_parse, Param, store_true
-from .core import SSPVSError, cli_errors, save_json, get_device, autocast, set_seed
+from .core import SSPVSError, cli_errors, save_json, get_device, set_seed
 from .corpus import Corpus
 from .encoders import VideoEncoder
 from .text import TextEncoder, GuideTextEncoder, DEFAULT_TEXT_MODEL, PRETRAIN_BUDGETS, FINETUNE_BUDGETS
 from .ssl import PretrainModel
-from .learner import (save_checkpoint, read_checkpoint, set_rng_state, build_summarizer, ModelConfig, pad_batch)
+from .learner import (save_checkpoint, read_checkpoint, set_rng_state, build_summarizer, ModelConfig, pad_batch,
+                           check_precision, resolve_precision, precision_autocast)
 
 # %% auto #0
 __all__ = ['CorpusDataset', 'collate_corpus', 'PretrainConfig', 'build_pretrain_model', 'checkpoint_config', 'save_pretrain',
@@ -81,13 +82,15 @@ class PretrainConfig:
     w_match:float=1.0; w_align:float=1.0; w_recover:float=5.0   # loss weights (0 removes an objective)
     window:int=9; margin:float=math.sqrt(2); hidden:tuple=(1024, 512); cls_dropout:float=0.1
     epochs:int=200; lr:float=1e-6; batch_size:int=8; max_len:int=256; repeat:int=8
-    weight_decay:float=0.0; grad_clip:float|None=None; amp:bool=True; seed:int=0
+    weight_decay:float=0.0; grad_clip:float|None=None; seed:int=0
+    precision:str='auto'                    # 'fp32', 'bf16' or 'auto' (`sspvs.learner.resolve_precision`: bf16 on CUDA and on CPUs with native bf16; float16 with loss scaling on CUDA without it)
 
     @classmethod
     def quick(cls, feat_dim:int=1024, **kw)->PretrainConfig:
-        "A CPU-sized run: a 128-wide 2-layer encoder, the text encoder frozen (and cached) but its pooler, lr 3e-4, 15 epochs, no repeats."
+        "A CPU-sized run: a 128-wide 2-layer encoder, the text encoder frozen (and cached) but its pooler, lr 3e-4, 15 epochs, no repeats, fp32 (the same numbers on every machine)."
         return cls(**{**dict(feat_dim=feat_dim, d_model=128, n_layers=2, n_heads=4, d_ff=256, hidden=(256, 128),
-                             text_freeze='all_but_pooler', text_cache=True, epochs=15, lr=3e-4, repeat=1), **kw})
+                             text_freeze='all_but_pooler', text_cache=True, epochs=15, lr=3e-4, repeat=1, precision='fp32'), **kw})
+    def __post_init__(self): check_precision(self.precision)
     def as_dict(self)->dict:
         d = asdict(self); d['budgets'], d['hidden'] = list(self.budgets), list(self.hidden); return d
     @property
@@ -121,6 +124,7 @@ def load_pretrain(path, text_encoder:nn.Module|None=None, device=None)->tuple[Pr
     ck = read_checkpoint(path)
     if ck.config.get('kind') != 'pretrain': raise SSPVSError(f"{Path(path).name}: not a pretraining checkpoint (kind {ck.config.get('kind', 'summarizer')!r})")
     d = dict(ck.config['pretrain']); d['budgets'], d['hidden'] = tuple(d['budgets']), tuple(d['hidden'])
+    if 'amp' in d: d['precision'] = 'auto' if d.pop('amp') else 'fp32'   # written before `precision`: amp meant autocast on CUDA only
     cfg = PretrainConfig(**d)
     model = build_pretrain_model(cfg, text_encoder)
     _video_part(model).load_state_dict(ck.model)
@@ -138,19 +142,24 @@ def _batches(ds, sampler, batch_size):
 _LOSSES = ('loss', 'match_loss', 'align_loss', 'recover_loss')
 
 def run_epoch(model, # PretrainModel, or its DDP wrapper
-              ds:CorpusDataset, sampler, opt, cfg:PretrainConfig, epoch:int, device, rank:int=0, progress:bool=True)->dict:
-    "Train one epoch; the mean losses and matching accuracy over this process's batches."
+              ds:CorpusDataset, sampler, opt, cfg:PretrainConfig, epoch:int, device, rank:int=0, progress:bool=True,
+              scaler:torch.amp.GradScaler|None=None, # loss scaling (float16 on CUDA); None: none
+             )->dict:
+    "Train one epoch in `cfg.precision`; the mean losses and matching accuracy over this process's batches."
+    prec = resolve_precision(cfg.precision, device)
+    scaler = scaler or torch.amp.GradScaler(torch.device(device).type, enabled=False)
     model.train(); ds.set_epoch(epoch); sampler.set_epoch(epoch)
     sums, n = {}, 0
     params = [p for p in model.parameters() if p.requires_grad]
     nb = math.ceil(len(sampler) / cfg.batch_size)
     for i, b in tqdm(_batches(ds, sampler, cfg.batch_size), total=nb, desc=f'epoch {epoch+1}', leave=False, disable=not progress):
-        with autocast(device, cfg.amp):
+        with precision_autocast(device, prec):
             out = model(b['features'].to(device), b['mask'].to(device), b['texts'], generator=_gen(cfg.seed, epoch, rank, i), start=b['starts'].to(device))
         opt.zero_grad(set_to_none=True)
-        out['loss'].backward()
-        if cfg.grad_clip: nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-        opt.step()
+        scaler.scale(out['loss']).backward()
+        if cfg.grad_clip:
+            scaler.unscale_(opt); nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        scaler.step(opt); scaler.update()
         for k in _LOSSES + ('match_acc',):
             if k in out: sums[k] = sums.get(k, 0.) + out[k].item()
         n += 1
@@ -162,7 +171,7 @@ def validate(model:PretrainModel, ds:CorpusDataset, cfg:PretrainConfig, device, 
     model.eval()
     sums, n, correct, total = {}, 0, 0., 0
     for i, b in tqdm(_batches(ds, range(len(ds)), cfg.batch_size), total=math.ceil(len(ds) / cfg.batch_size), desc='validate', leave=False, disable=not progress):
-        with autocast(device, cfg.amp):
+        with precision_autocast(device, resolve_precision(cfg.precision, device)):
             out = model(b['features'].to(device), b['mask'].to(device), b['texts'], generator=_gen(cfg.seed, 10**6, i), start=b['starts'].to(device))
         for k in _LOSSES:
             if k in out: sums[k] = sums.get(k, 0.) + out[k].item()
@@ -178,8 +187,9 @@ def _dist_env()->tuple[int, int, int]:
     "(rank, world size, local rank) from torchrun's environment (0, 1, 0 without it)."
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
 
-def _check_resume(ck, cfg:PretrainConfig):
+def _check_resume(ck, cfg:PretrainConfig, device):
     old = dict(ck.config.get('pretrain', {}))
+    if 'amp' in old: old['precision'] = resolve_precision('auto', device) if old.pop('amp') and device.type == 'cuda' else 'fp32'   # before `precision`: autocast on CUDA only
     for k, v in cfg.as_dict().items():
         if k != 'epochs' and old.get(k) != v:
             raise SSPVSError(f"{ck.path.name}: cannot resume: the checkpoint was pretrained with {k}={old.get(k)!r}, this run has {v!r}")
@@ -208,13 +218,15 @@ def pretrain(train:CorpusDataset|list, # the training corpora (a dataset, or Cor
     if not isinstance(train, CorpusDataset): train = CorpusDataset(train, cfg.max_len, True, cfg.repeat, cfg.seed)
     if val is not None and not isinstance(val, CorpusDataset): val = CorpusDataset(val, cfg.max_len, False, 1, cfg.seed)
     if train.feat_dim != cfg.feat_dim: raise SSPVSError(f"the corpus has {train.feat_dim}-d features but the model reads {cfg.feat_dim}-d features (set feat_dim)")
+    cfg = replace(cfg, precision=resolve_precision(cfg.precision, device))   # what runs is what the checkpoints and history record
     model = build_pretrain_model(cfg, text_encoder).to(device)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
     history, start, best = [], 0, None
+    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == 'fp16')
     last, best_path = out/'last.safetensors', out/'best.safetensors'
     if resume and last.exists():
         ck = read_checkpoint(last)
-        _check_resume(ck, cfg)
+        _check_resume(ck, cfg, device)
         _video_part(model).load_state_dict(ck.model)
         if model.text_encoder is not None and ck.text: model.text_encoder.load_state_dict(ck.text, strict=False)
         opt.load_state_dict(ck.optimizer)
@@ -228,14 +240,14 @@ def pretrain(train:CorpusDataset|list, # the training corpora (a dataset, or Cor
     bar = tqdm(range(start, cfg.epochs), initial=start, total=cfg.epochs, desc='pretrain', disable=not show)
     for epoch in bar:
         t0 = time.time()
-        entry = dict(epoch=epoch + 1, **run_epoch(net, train, sampler, opt, cfg, epoch, device, rank, show))
+        entry = dict(epoch=epoch + 1, **run_epoch(net, train, sampler, opt, cfg, epoch, device, rank, show, scaler))
         if ddp:   # average the training numbers over the processes
             keys = sorted(k for k in entry if k != 'epoch')
             t = torch.tensor([entry[k] for k in keys], dtype=torch.float64, device=device)
             dist.all_reduce(t); entry.update({k: float(v) / world for k, v in zip(keys, t.tolist())})
         if rank == 0:
             if val is not None: entry.update(validate(model, val, cfg, device))
-            entry['seconds'] = round(time.time() - t0, 3)
+            entry['seconds'], entry['precision'] = round(time.time() - t0, 3), cfg.precision
             if val is None: better, score = True, None
             else:
                 score = entry[crit]
@@ -264,7 +276,7 @@ def _split_ids(path:Path, train_ids, val_ids, val_frac:float, seed:int)->tuple[l
     return (train_ids or [k for k in keys if k not in set(val)]), (val_ids or val)
 
 _OVERRIDES = ('d_model', 'n_layers', 'n_heads', 'd_ff', 'dropout', 'pos_scale', 'text_model', 'text_freeze', 'text_cache', 'w_match', 'w_align',
-              'w_recover', 'window', 'epochs', 'lr', 'batch_size', 'max_len', 'repeat', 'seed', 'grad_clip')
+              'w_recover', 'window', 'epochs', 'lr', 'batch_size', 'max_len', 'repeat', 'seed', 'grad_clip', 'precision')
 
 @call_parse
 def sspvs_pretrain(corpus:Param("video-text corpus file(s) (.h5)", str, nargs='+'),
@@ -281,6 +293,7 @@ def sspvs_pretrain(corpus:Param("video-text corpus file(s) (.h5)", str, nargs='+
                    window:int=None, epochs:int=None, lr:float=None,
                    batch_size:int=None, # videos per batch and process
                    max_len:int=None, repeat:int=None, seed:int=None, grad_clip:float=None,
+                   precision:str=None, # 'fp32', 'bf16' or 'auto' (bf16 on CUDA and on CPUs with native bf16); default: the preset's (paper auto, quick fp32)
                    device:str=None, # 'cpu', 'cuda' (default: CUDA when available)
                    fresh:store_true=False, # start over instead of resuming from OUT/last.safetensors
                    no_progress:store_true=False, # no progress bars
@@ -302,7 +315,7 @@ def sspvs_pretrain(corpus:Param("video-text corpus file(s) (.h5)", str, nargs='+
         cfg = PretrainConfig.quick(D, **kw) if preset == 'quick' else PretrainConfig(feat_dim=D, **kw)
         rank = _dist_env()[0]
         if rank == 0: print(f"sspvs-pretrain: {sum(len(c) for c in tr)} training and {sum(len(c) for c in va)} validation videos, "
-                            f"{D}-d features, {_dist_env()[1]} process(es); writing to {out}")
+                            f"{D}-d features, {_dist_env()[1]} process(es), precision {resolve_precision(cfg.precision, get_device(device))}; writing to {out}")
         hist = pretrain(tr, va, out, cfg, device=device, resume=not fresh, progress=not no_progress)
         if rank == 0 and hist:
             b = next(h for h in hist if h['epoch'] == hist[-1]['best_epoch'])

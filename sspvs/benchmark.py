@@ -860,4 +860,4 @@ def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled 
         if setting == 'all': raise SSPVSError("sspvs-train runs one setting: --setting all is sspvs-benchmark's")
         _run_cli(data, dataset, setting, splits, out, preset, (seed,), [split], device, pretrained, text, not no_progress, not no_figures,
                  _overrides(locals()),
-                 'sspvs-train', out_name=lambda ds: f"{ds}-{setting}-split{split}", threads=threads)
+                 'sspvs-train', out_name=lambda ds: f"{ds}-{setting}-split{split}", threads=threads, workers=1)   # one run: nothing to share

@@ -585,6 +585,7 @@ def _raise_first(err:str|None, exc:BaseException|None=None):
 
 # %% ../nbs/12_benchmark.ipynb #2c730f15
 import os, warnings
+from functools import lru_cache
 from tqdm.auto import tqdm
 
 # %% ../nbs/12_benchmark.ipynb #d1a0c007
@@ -593,27 +594,33 @@ def _cost(job)->float:
     c, i, _ = job; cfg, sp = c['inputs'][1], c['inputs'][2]
     return len(sp[i].train_keys) * cfg['epochs'] * cfg.get('repeat', 1)
 
+def _jobs(cells:list[dict], seeds)->list:
+    "Every run of `cells`: (cell, split index, seed)."
+    return [(c, i, s) for c in cells for i in c['inputs'][4] for s in seeds]
+
+def _run_job(files:dict, cell:dict, index:int, seed:int, device, progress:bool=False):
+    "One run of a cell (`run_split`; its `result.json` is the result)."
+    cfg, sp = cell['inputs'][1], cell['inputs'][2]
+    run_split(files, sp[index], index, cfg, cell['out'], cell['dataset'], cell['setting'], seed=seed, device=device, pretrained=cell['pretrained'],
+              text=cell['text'], progress=progress)
+
+@lru_cache(maxsize=1)
 def _files(paths:tuple)->dict:
     "The benchmark files of a worker process, opened once per process (their anomalies were reported by the parent)."
-    global _FILES
-    if globals().get('_FILES', (None,))[0] != paths:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore'); _FILES = (paths, load_benchmarks(list(paths)))
-    return _FILES[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore'); return load_benchmarks(list(paths))
 
 def _pool_run(paths:tuple, threads:int, cell:dict, index:int, seed:int, device):
-    "One run in a worker process (its `result.json` is the result)."
+    "One run in a worker process."
     torch.set_num_threads(threads)
-    files = _files(paths); cfg, sp = cell['inputs'][1], cell['inputs'][2]
-    run_split(files, sp[index], index, cfg, cell['out'], cell['dataset'], cell['setting'], seed=seed, device=device, pretrained=cell['pretrained'],
-              text=cell['text'], progress=False)
+    _run_job(_files(paths), cell, index, seed, device)
 
 def _pool_runs(cells:list[dict], seeds, device, workers:int, progress:bool=True):
     "Train every run of `cells` in `workers` local processes (spawned, each with this process's torch thread count), the largest first; afterwards every run is finished."
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from sspvs.benchmark import _pool_run   # the package's own: a spawned process imports it by name (in a notebook this module is __main__)
-    jobs = sorted([(c, i, s) for c in cells for i in c['inputs'][4] for s in seeds], key=_cost, reverse=True)
+    jobs = sorted(_jobs(cells, seeds), key=_cost, reverse=True)
     if workers < 2 or len(jobs) < 2: return   # nothing to share: the runs go on in this process
     for c in cells: prepare_run(c['out'], c['inputs'], c['dataset'], c['setting'], c['pretrained'], c['text'])
     lean = lambda c: dict({k: c[k] for k in ('out', 'dataset', 'setting', 'pretrained', 'text')}, inputs=(None, *c['inputs'][1:]))   # no open files
@@ -651,13 +658,9 @@ def run_cells(cells:list[dict], # per cell: dataset, setting, pretrained, text, 
                 for c in cells: prepare_run(c['out'], c['inputs'], c['dataset'], c['setting'], c['pretrained'], c['text'])
             except SSPVSError as e: err = str(e)
         _raise_first(err)   # every folder exists and holds this run before any process trains
-        jobs = [(c, i, s) for c in cells for i in c['inputs'][4] for s in seeds]
         err = exc = None
         try:
-            for c, i, s in share(jobs, rank, world):
-                files, cfg, sp = c['inputs'][:3]
-                run_split(files, sp[i], i, cfg, c['out'], c['dataset'], c['setting'], seed=s, device=device, pretrained=c['pretrained'], text=c['text'],
-                          progress=progress and rank == 0)
+            for c, i, s in share(_jobs(cells, seeds), rank, world): _run_job(c['inputs'][0], c, i, s, device, progress and rank == 0)
         except Exception as e: err, exc = f"rank {rank}: {e}", e
         _raise_first(err, exc)   # every run is finished
         if rank != 0: return None

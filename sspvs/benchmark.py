@@ -25,12 +25,13 @@ _all_ = ['METRICS', 'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'variant_na
 __all__ = ['SETTINGS', 'DATASETS', 'OFFICIAL_STAGES', 'OFFICIAL_REPEAT', 'MODEL_KEYS', 'TRAIN_KEYS', 'PROBE_PENALTIES',
            'ARCH_KEYS', 'GRID_VARIANTS', 'MAIN_JOB', 'check_setting', 'official_config', 'small_config',
            'find_split_file', 'target_file', 'make_splits', 'get_splits', 'save_splits', 'carve_validation',
-           'select_epochs', 'published_f1_only', 'model_config', 'train_config', 'split_baselines', 'fit_ridge',
-           'linear_probe', 'checkpoint_feat_dim', 'make_model', 'dist_env', 'run_split', 'default_out', 'check_config',
-           'check_run_inputs', 'prepare_run', 'text_recipe', 'run_benchmark', 'grid_cells', 'rank_device', 'start_dist',
-           'share', 'run_cells', 'resolve_config', 'set_threads', 'default_workers', 'sspvs_benchmark', 'sspvs_train',
-           'METRICS', 'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown',
-           'plot_splits', 'plot_scores', 'vs_probe', 'probe_summary', 'probe_markdown', 'write_outputs']
+           'label_subset', 'select_epochs', 'published_f1_only', 'model_config', 'train_config', 'split_baselines',
+           'fit_ridge', 'linear_probe', 'checkpoint_feat_dim', 'make_model', 'dist_env', 'run_split', 'default_out',
+           'check_config', 'check_run_inputs', 'prepare_run', 'text_recipe', 'run_benchmark', 'grid_cells',
+           'rank_device', 'start_dist', 'share', 'run_cells', 'resolve_config', 'set_threads', 'default_workers',
+           'sspvs_benchmark', 'sspvs_train', 'METRICS', 'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name',
+           'aggregate', 'results_markdown', 'plot_splits', 'plot_scores', 'vs_probe', 'probe_summary', 'probe_markdown',
+           'write_outputs']
 
 # %% ../nbs/12_benchmark.ipynb #cc3d86d6
 SETTINGS = ('canonical', 'augmented', 'transfer')
@@ -57,7 +58,9 @@ def official_config(dataset:str, # 'summe' or 'tvsum'
     return dict(d_model=1024, n_layers=3, n_heads=8, d_ff=4096, dropout=0.1, pos_scale=0.1,
                 n_stages=OFFICIAL_STAGES.get((dataset, setting), 2), head_dropout=0.1, in_dropout=0.,
                 lr=5e-5 if transfer else 1e-4, epochs=10 if transfer else 40, batch_size=4, max_len=512,
-                repeat=OFFICIAL_REPEAT.get((dataset, setting), 2), val_frac=0.2, select='kendall', n_draws=100,
+                repeat=OFFICIAL_REPEAT.get((dataset, setting), 2), val_frac=0.2,
+                select='kendall', n_draws=100,
+                n_train=None,   # train on this many of the training videos (`label_subset`); None: all of them
                 knapsack='official',   # sspvs.keyshots: the convention of every F1, validation included
                 text_repeat='official',   # +Text runs repeat the training list as the official +Text recipe does (sspvs.text.OFFICIAL_TEXT_FINETUNE: SumMe 6)
                 precision='auto')   # sspvs.learner.resolve_precision: bf16 on CUDA and on CPUs with native bf16, else fp32
@@ -157,6 +160,18 @@ def carve_validation(train_keys:list[str], # a split's training keys (full keys)
     if n >= len(train_keys): raise SSPVSError(f"cannot hold out {n} of {len(train_keys)} training videos for validation")
     val = set(np.random.default_rng(seed).choice(sorted(pool), n, replace=False).tolist())
     return [k for k in train_keys if k not in val], [k for k in train_keys if k in val]
+
+# %% ../nbs/12_benchmark.ipynb #7ff04527
+def label_subset(train_keys:list[str], # the training keys left after `carve_validation`
+                 n:int|None, # how many to keep (None: all)
+                 seed:int=0, # seeds the draw (the run's seed)
+                )->list[str]:
+    "The first `n` of a seeded permutation of `train_keys`, in their original order (nested: a smaller `n` keeps a subset of a larger one's)."
+    if n is None: return list(train_keys)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(train_keys):
+        raise SSPVSError(f"--n_train must be a whole number from 1 to the {len(train_keys)} training videos left after validation, got {n!r}")
+    keep = set(np.random.default_rng([seed, 1]).permutation(sorted(train_keys))[:n].tolist())
+    return [k for k in train_keys if k in keep]
 
 # %% ../nbs/12_benchmark.ipynb #583ac6f6
 def _published_pick(history, f1_only:bool)->int:
@@ -335,6 +350,7 @@ def run_split(files:dict, # stem -> BenchmarkFile
     done = run_dir/'result.json'
     target = target_file(files, dataset); metric = default_metric(dataset); select = cfg['select']; kn = cfg.get('knapsack', 'official')
     train_keys, val_keys = carve_validation(split.train_keys, cfg['val_frac'], seed=seed, prefer=target.stem)
+    train_keys = label_subset(train_keys, cfg.get('n_train'), seed)   # all of them unless the run is label-scarce
     tr, va, te = ([get_record(files, k) for k in keys] for keys in (train_keys, val_keys, split.test_keys))
     if done.exists():
         res = json.loads(done.read_text())
@@ -376,7 +392,7 @@ def run_split(files:dict, # stem -> BenchmarkFile
         best.unlink()   # only after an interrupted, non-deterministic (GPU) run: the selected epoch's weights were not kept
     result = dict(dataset=dataset, setting=setting, variant=variant_name(pretrained, text), split=index, seed=seed, metric=metric, knapsack=kn,
                   model=mc, train=train_config(cfg, seed).as_dict(), device=str(device), pretrained=None if pretrained is None else str(pretrained),
-                  n_train=len(tr), n_val=len(va), n_test=len(te), val_keys=val_keys, test_keys=list(split.test_keys),
+                  n_train=len(tr), n_val=len(va), n_test=len(te), train_keys=train_keys, val_keys=val_keys, test_keys=list(split.test_keys),
                   history=history, selected=selected, probe=probe, train_seconds=round(sum(h['seconds'] for h in history), 1),
                   best_checkpoint=best.name if best.exists() else None, seconds=round(time.time() - t0, 1),
                   process=dict(zip(('rank', 'world'), dist_env()[:2])))   # which process trained it (under torchrun)
@@ -416,7 +432,7 @@ def _check_run(out:Path, meta:dict):
 from .core import check_out_path
 from .learner import check_precision, resolve_precision
 
-_POSITIVE_INTS = ('d_model', 'n_layers', 'n_heads', 'd_ff', 'n_stages', 'epochs', 'batch_size', 'max_len', 'repeat', 'n_draws')
+_POSITIVE_INTS = ('d_model', 'n_layers', 'n_heads', 'd_ff', 'n_stages', 'epochs', 'batch_size', 'max_len', 'repeat', 'n_draws', 'n_train')
 
 def check_config(cfg:dict, # a flat configuration
                  arch:dict|None=None, # the architecture a pretrained checkpoint imposes (it wins over `cfg`'s)
@@ -468,7 +484,9 @@ def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds
         for k in sp[i].train_keys + sp[i].test_keys: get_record(files, k).require('train')
         for k in sp[i].test_keys: get_record(files, k).require('evaluate')
         for s in seeds:
-            try: _, va = carve_validation(sp[i].train_keys, cfg['val_frac'], seed=int(s), prefer=target.stem)
+            try:
+                tr, va = carve_validation(sp[i].train_keys, cfg['val_frac'], seed=int(s), prefer=target.stem)
+                label_subset(tr, cfg.get('n_train'), int(s))
             except SSPVSError as e: raise SSPVSError(f"{where}: split {i}: {e}") from None
             for k in va: get_record(files, k).require('evaluate')   # validation selects the epoch with the protocol
     return files, cfg, sp, source, folds
@@ -696,7 +714,7 @@ def _targets(data, dataset:str|None)->list[str]:
     if not res: raise SSPVSError(f"{data}: holds no SumMe or TVSum benchmark file ({STANDARD['summe']}, {STANDARD['tvsum']})")
     return res
 
-_OVERRIDES = ('precision', 'knapsack', 'epochs', 'stages', 'lr', 'batch_size', 'max_len', 'repeat', 'val_frac', 'select', 'd_model', 'n_layers', 'n_heads', 'd_ff')
+_OVERRIDES = ('precision', 'knapsack', 'epochs', 'stages', 'lr', 'batch_size', 'max_len', 'repeat', 'val_frac', 'n_train', 'select', 'd_model', 'n_layers', 'n_heads', 'd_ff')
 
 def _overrides(args:dict)->dict:
     "The config overrides among a console script's arguments (None = keep the preset's value)."
@@ -809,6 +827,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
                     max_len:Param("override: training crop length in steps", int)=None,
                     repeat:Param("override: repeats of the training list per epoch", int)=None,
                     val_frac:Param("override: fraction of training videos held out for validation (0: none)", float)=None,
+                    n_train:Param("override: train on this many of each split's training videos (a seeded, nested draw; default: all)", int)=None,
                     select:Param("override: validation metric that selects the epoch: f1, kendall, spearman or loss", str)=None,
                     d_model:Param("override: model width", int)=None,
                     n_layers:Param("override: Transformer layers", int)=None,
@@ -845,6 +864,7 @@ def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled 
                 max_len:Param("override: training crop length in steps", int)=None,
                 repeat:Param("override: repeats of the training list per epoch", int)=None,
                 val_frac:Param("override: fraction of training videos held out for validation (0: none)", float)=None,
+                n_train:Param("override: train on this many of each split's training videos (a seeded, nested draw; default: all)", int)=None,
                 select:Param("override: validation metric that selects the epoch", str)=None,
                 d_model:Param("override: model width", int)=None,
                 n_layers:Param("override: Transformer layers", int)=None,

@@ -98,9 +98,16 @@ def test_bad_heads_and_lr_then_corrected_rerun(data, tmp_path):
     one_line_error(run('sspvs-benchmark', '--dataset', 'tvsum', *base, '--d_model', '16', '--n_heads', '5'), 'sspvs-benchmark',
                    '--n_heads 5 does not divide')
     assert not out.exists()
+    one_line_error(run('sspvs-train', *base, '--d_model', '16', '--n_heads', '2', '--n_train', '7'), 'sspvs-train',
+                   'split 0: --n_train must be a whole number from 1 to the 6 training videos left after validation, got 7')
+    assert not out.exists()
     p = run('sspvs-train', *base, '--d_model', '16', '--n_heads', '2')
     assert p.returncode == 0, p.stderr
     assert (out/'split0'/'seed0'/'result.json').is_file() and (out/'results.md').is_file()
+    p = run('sspvs-train', *[tmp_path/'scarce' if a == out else a for a in base], '--d_model', '16', '--n_heads', '2', '--n_train', '3')   # the label-scarce regime
+    assert p.returncode == 0, p.stderr
+    r = json.loads((tmp_path/'scarce'/'split0'/'seed0'/'result.json').read_text())
+    assert (r['n_train'], r['n_val']) == (3, 2) and set(r['train_keys']) < set(json.loads((out/'split0'/'seed0'/'result.json').read_text())['train_keys'])
 
 def test_failed_start_does_not_block_the_corrected_rerun(data, tmp_path):
     "A folder holding only what a start that failed before training wrote (run.json, splits.json, baselines) is taken over by the corrected run."

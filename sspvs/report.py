@@ -8,15 +8,15 @@ import json
 from pathlib import Path
 import numpy as np
 
-from .core import atomic_path, save_json
+from .core import SSPVSError, atomic_path, save_json
 from .data import get_record, minmax
 from .keyshots import upsample, keyshot_summary
 from .metrics import write_predictions
 
 # %% auto #0
 __all__ = ['METRICS', 'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'PUBLISHED', 'BASELINES', 'SELECTION_NOTES',
-           'variant_name', 'aggregate', 'results_markdown', 'plot_splits', 'plot_scores', 'vs_probe', 'probe_summary',
-           'probe_markdown', 'published', 'grid_rows', 'grid_markdown', 'write_outputs']
+           'variant_name', 'aggregate', 'results_markdown', 'plot_splits', 'plot_scores', 'paired_difference',
+           'vs_probe', 'probe_summary', 'probe_markdown', 'published', 'grid_rows', 'grid_markdown', 'write_outputs']
 
 # %% ../nbs/16_report.ipynb #b0e1c005
 METRICS = ('f1', 'kendall', 'spearman')
@@ -139,6 +139,23 @@ def plot_scores(record, # a VideoRecord
     ax.legend(loc='upper left', bbox_to_anchor=(1, 1), frameon=False, fontsize=8)
     return ax
 
+# %% ../nbs/16_report.ipynb #e692b319
+def paired_difference(a, # one value per run (same order as `b`: the same split and seed)
+                      b, # the other variant's values
+                      n_boot:int=10_000, # bootstrap resamples of the runs
+                      seed:int=0, # seeds the resampling
+                     )->dict: # runs, mean, sd, lo, hi (95% bootstrap interval of the mean), ahead, behind, sign_p
+    "Paired comparison of `a` against `b`, run by run: the mean difference with its bootstrap interval, runs ahead and behind, sign-test p."
+    from scipy.stats import binomtest
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or not len(a): raise SSPVSError(f"paired_difference: need two equally long lists of values, got shapes {a.shape} and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()): raise SSPVSError("paired_difference: the values must be finite")
+    d = a - b
+    boot = d[np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))].mean(1)
+    ahead, behind = int((d > 0).sum()), int((d < 0).sum())
+    return dict(runs=len(d), mean=float(d.mean()), sd=float(d.std(ddof=1)) if len(d) > 1 else 0., lo=float(np.quantile(boot, .025)), hi=float(np.quantile(boot, .975)),
+                ahead=ahead, behind=behind, sign_p=float(binomtest(ahead, ahead + behind).pvalue) if ahead + behind else 1.)
+
 # %% ../nbs/16_report.ipynb #1ff3f18f
 def vs_probe(run:dict, # a finished run with `probe` (from `run_split`)
              selection:str='validation', # the model's epoch; 'last' where the run has no validation
@@ -154,24 +171,23 @@ def probe_summary(runs:list[dict], # finished runs with `probe`
                   metric:str='kendall', # the metric compared
                   selection:str='validation', # the model's epoch
                  )->list[dict]:
-    "Per (variant, dataset, setting): mean model and probe `metric`, mean and sd of the per-run difference, runs the model is ahead in, sign-test p."
-    from scipy.stats import binomtest
+    "Per (variant, dataset, setting): mean model and probe `metric`, and `paired_difference` of model and probe over the runs (diff, diff_std, lo, hi, ahead, behind, sign_p)."
     groups = {}
     for r in runs:
         if r.get('probe'): groups.setdefault((r['variant'], r['dataset'], r['setting']), []).append(vs_probe(r, selection))
     res = []
     for (variant, dataset, setting), g in groups.items():
-        d = np.array([c['diff'][metric] for c in g]); ahead, behind = int((d > 0).sum()), int((d < 0).sum())
+        m, p = [c['model'][metric] for c in g], [c['probe'][metric] for c in g]
+        pdiff = paired_difference(m, p)
         res.append(dict(variant=variant, dataset=dataset, setting=setting, selection=g[0]['selection'], metric=metric, runs=len(g),
-                        model=float(np.mean([c['model'][metric] for c in g])), probe=float(np.mean([c['probe'][metric] for c in g])),
-                        diff=_mean_std(d)[0], diff_std=_mean_std(d)[1], ahead=ahead, behind=behind,
-                        sign_p=float(binomtest(ahead, ahead + behind).pvalue) if ahead + behind else 1.))
+                        model=float(np.mean(m)), probe=float(np.mean(p)), diff=pdiff['mean'], diff_std=pdiff['sd'], lo=pdiff['lo'], hi=pdiff['hi'],
+                        ahead=pdiff['ahead'], behind=pdiff['behind'], sign_p=pdiff['sign_p']))
     return res
 
 def probe_markdown(summary:list[dict])->str:
     "One line per row of `probe_summary`."
     return '\n'.join(f"- {s['variant']} {s['dataset']} {s['setting']}: model {METRIC_NAMES[s['metric']]} {s['model']:.3f} ({s['selection']} epoch) "
-                     f"vs linear probe {s['probe']:.3f}; per-run difference {s['diff']:+.3f} ± {s['diff_std']:.3f}, model ahead in "
+                     f"vs linear probe {s['probe']:.3f}; per-run difference {s['diff']:+.3f} ± {s['diff_std']:.3f} (95% bootstrap interval {s['lo']:+.3f} to {s['hi']:+.3f}), model ahead in "
                      f"{s['ahead']} of {s['runs']} runs (sign test p = {s['sign_p']:.2g})" for s in summary)
 
 # %% ../nbs/16_report.ipynb #b0e1c00c

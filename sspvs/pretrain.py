@@ -23,8 +23,8 @@ from .learner import (save_checkpoint, read_checkpoint, set_rng_state, build_sum
 
 # %% auto #0
 __all__ = ['CorpusDataset', 'collate_corpus', 'PretrainConfig', 'build_pretrain_model', 'checkpoint_config', 'save_pretrain',
-           'load_pretrain', 'run_epoch', 'validate', 'pretrain', 'sspvs_pretrain', 'init_from_pretrained',
-           'pretrained_text_model', 'finetune_model']
+           'legacy_precision', 'load_pretrain', 'run_epoch', 'validate', 'pretrain', 'sspvs_pretrain',
+           'init_from_pretrained', 'pretrained_text_model', 'finetune_model']
 
 # %% ../nbs/13_pretrain.ipynb #11ba5da0
 class CorpusDataset(Dataset):
@@ -119,12 +119,19 @@ def save_pretrain(path, model:PretrainModel, cfg:PretrainConfig, optimizer=None,
     return save_checkpoint(path, _video_part(model), checkpoint_config(cfg, model), optimizer=optimizer, rng=optimizer is not None,
                            text=model.text_encoder, **extra)
 
+def legacy_precision(d:dict, # a checkpoint's pretraining config (modified in place)
+                     device, # the device it is loaded or resumed on
+                    )->dict:
+    "Map `amp` (written before `precision`) to the precision it runs with on `device`: autocast on CUDA only, fp32 elsewhere."
+    if 'amp' in d: d['precision'] = resolve_precision('auto', device) if d.pop('amp') and get_device(device).type == 'cuda' else 'fp32'
+    return d
+
 def load_pretrain(path, text_encoder:nn.Module|None=None, device=None)->tuple[PretrainModel, PretrainConfig, 'Checkpoint']:
     "Rebuild the `PretrainModel` of a pretraining checkpoint: `(model, config, checkpoint)`."
     ck = read_checkpoint(path)
     if ck.config.get('kind') != 'pretrain': raise SSPVSError(f"{Path(path).name}: not a pretraining checkpoint (kind {ck.config.get('kind', 'summarizer')!r})")
     d = dict(ck.config['pretrain']); d['budgets'], d['hidden'] = tuple(d['budgets']), tuple(d['hidden'])
-    if 'amp' in d: d['precision'] = 'auto' if d.pop('amp') else 'fp32'   # written before `precision`: amp meant autocast on CUDA only
+    legacy_precision(d, device)
     cfg = PretrainConfig(**d)
     model = build_pretrain_model(cfg, text_encoder)
     _video_part(model).load_state_dict(ck.model)
@@ -188,8 +195,7 @@ def _dist_env()->tuple[int, int, int]:
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
 
 def _check_resume(ck, cfg:PretrainConfig, device):
-    old = dict(ck.config.get('pretrain', {}))
-    if 'amp' in old: old['precision'] = resolve_precision('auto', device) if old.pop('amp') and device.type == 'cuda' else 'fp32'   # before `precision`: autocast on CUDA only
+    old = legacy_precision(dict(ck.config.get('pretrain', {})), device)
     for k, v in cfg.as_dict().items():
         if k != 'epochs' and old.get(k) != v:
             raise SSPVSError(f"{ck.path.name}: cannot resume: the checkpoint was pretrained with {k}={old.get(k)!r}, this run has {v!r}")

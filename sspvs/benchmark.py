@@ -608,9 +608,9 @@ from tqdm.auto import tqdm
 
 # %% ../nbs/12_benchmark.ipynb #d1a0c007
 def _cost(job)->float:
-    "A run's rough cost: training videos x epochs x repeats."
+    "A run's rough cost: training videos (`n_train` when it is set) x epochs x repeats."
     c, i, _ = job; cfg, sp = c['inputs'][1], c['inputs'][2]
-    return len(sp[i].train_keys) * cfg['epochs'] * cfg.get('repeat', 1)
+    return min(cfg.get('n_train') or len(sp[i].train_keys), len(sp[i].train_keys)) * cfg['epochs'] * cfg.get('repeat', 1)
 
 def _jobs(cells:list[dict], seeds)->list:
     "Every run of `cells`: (cell, split index, seed)."

@@ -409,15 +409,19 @@ def _trained(out:Path)->bool:
     "Whether any run in the folder has started training (a checkpoint or a result exists)."
     return any(out.glob('split*/seed*/last.safetensors')) or any(out.glob('split*/seed*/result.json'))
 
+def _unset(meta:dict)->dict:
+    "`meta` without the configuration keys set to None: a key added to the configuration later (None: off, as before it existed) leaves older runs the same run."
+    return dict(meta, config={k: v for k, v in meta['config'].items() if v is not None}) if isinstance(meta.get('config'), dict) else meta
+
 def _check_run(out:Path, meta:dict):
     "Write `run.json`, or check that the folder's earlier run is the same run (an earlier start that trained nothing is replaced)."
     p = out/'run.json'
     meta = json.loads(json.dumps(meta, default=str))
     if p.exists():
-        old = json.loads(p.read_text())
-        for k in sorted(set(old) | set(meta)):
-            if old.get(k) != meta.get(k):
-                a, b = old.get(k), meta.get(k)
+        old, new = _unset(json.loads(p.read_text())), _unset(meta)
+        for k in sorted(set(old) | set(new)):
+            if old.get(k) != new.get(k):
+                a, b = old.get(k), new.get(k)
                 if isinstance(a, dict) and isinstance(b, dict):
                     k2 = next(j for j in sorted(set(a) | set(b)) if a.get(j) != b.get(j)); k, a, b = f'{k}.{k2}', a.get(k2), b.get(k2)
                 if _trained(out):
@@ -426,7 +430,6 @@ def _check_run(out:Path, meta:dict):
                 break
         else: return
     save_json(meta, p)
-
 
 # %% ../nbs/12_benchmark.ipynb #c4ec0a11
 from .core import check_out_path

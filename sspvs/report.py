@@ -153,7 +153,8 @@ def paired_difference(a, # one value per run (same order as `b`: the same split 
     d = a - b
     boot = d[np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))].mean(1)
     ahead, behind = int((d > 0).sum()), int((d < 0).sum())
-    return dict(runs=len(d), mean=float(d.mean()), sd=float(d.std(ddof=1)) if len(d) > 1 else 0., lo=float(np.quantile(boot, .025)), hi=float(np.quantile(boot, .975)),
+    mean, sd = _mean_std(d)
+    return dict(runs=len(d), mean=mean, sd=sd, lo=float(np.quantile(boot, .025)), hi=float(np.quantile(boot, .975)),
                 ahead=ahead, behind=behind, sign_p=float(binomtest(ahead, ahead + behind).pvalue) if ahead + behind else 1.)
 
 # %% ../nbs/16_report.ipynb #1ff3f18f

@@ -432,7 +432,7 @@ def _check_run(out:Path, meta:dict):
     save_json(meta, p)
 
 # %% ../nbs/12_benchmark.ipynb #c4ec0a11
-from .core import check_out_path
+from .core import check_out_path, show_path
 from .learner import check_precision, resolve_precision
 
 _POSITIVE_INTS = ('d_model', 'n_layers', 'n_heads', 'd_ff', 'n_stages', 'epochs', 'batch_size', 'max_len', 'repeat', 'n_draws', 'n_train')
@@ -539,7 +539,7 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
     files, cfg, sp, source, folds = inputs or check_run_inputs(data, dataset, setting, cfg, seeds, folds, splits, device, pretrained)   # before anything is created
     cfg = text_recipe(cfg, dataset, text)
     out, meta = prepare_run(out, (files, cfg, sp, source, folds), dataset, setting, pretrained, text)
-    log(f"{dataset} {setting}, {variant_name(pretrained, text)}: {len(folds)} split(s) x {len(seeds)} seed(s), {cfg['epochs']} epochs; {source}; writing to {out}")
+    log(f"{dataset} {setting}, {variant_name(pretrained, text)}: {len(folds)} split(s) x {len(seeds)} seed(s), {cfg['epochs']} epochs; {show_path(source)}; writing to {show_path(out)}")
     metric, runs, base = default_metric(dataset), [], {}
     for i in folds:
         bp = out/f'split{i}'/'baselines.json'
@@ -649,7 +649,7 @@ def _pool_runs(cells:list[dict], seeds, device, workers:int, progress:bool=True)
     ex = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context('spawn'))
     try:
         futs = [ex.submit(_pool_run, paths[id(c)], torch.get_num_threads(), lean(c), i, s, device) for c, i, s in jobs]
-        for f in tqdm(as_completed(futs), total=len(futs), desc=f'runs ({min(workers, len(jobs))} processes)', disable=not progress): f.result()
+        for f in tqdm(as_completed(futs), total=len(futs), desc=f'runs ({min(workers, len(jobs))} processes)', disable=None if progress else True): f.result()
     except BaseException:
         ex.shutdown(wait=False, cancel_futures=True); raise
     ex.shutdown()
@@ -780,7 +780,7 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
         say = print if rank == 0 else (lambda *a, **k: None)
         cfg0 = cfgs[(targets[0], settings[0])]
         say(f"{prog}: data: {'the bundled synthetic benchmark (stand-ins made by sspvs.synthetic, not the real SumMe/TVSum), ' if synthetic else ''}"
-            f"{synthetic_dir() if synthetic else data}; preset {preset}; seed(s) {', '.join(map(str, seeds))}; precision {resolve_precision(cfg0['precision'], device)}; "
+            f"{show_path(synthetic_dir() if synthetic else data)}; preset {preset}; seed(s) {', '.join(map(str, seeds))}; precision {resolve_precision(cfg0['precision'], device)}; "
             f"{n_threads} CPU thread(s)" + (f"; {world} processes" if world > 1 else f"; up to {workers} worker processes" if workers > 1 else ''))
         say(KNAPSACK_NOTES[cfg0['knapsack']])
         for c in cells:
@@ -805,7 +805,7 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
         md += '\n\nModel against the linear probe, run by run:\n' + probe_markdown(probe)
         if grid or len(targets) > 1:
             with atomic_path(root/'results.md') as tmp: tmp.write_text(md + '\n')
-        print(f"\n{md}\n\n{prog}: {time.time() - t0:.0f} s; results, predictions, checkpoints and figures in {root}")
+        print(f"\n{md}\n\n{prog}: {time.time() - t0:.0f} s; results, predictions, checkpoints and figures in {show_path(root)}")
         return rows
     finally:
         if started:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'NO_DATA', 'SSPVSError', 'cli_errors', 'check_out_path', 'data_path', 'cache_dir', 'atomic_path',
-           'atomic_write', 'save_json', 'get_device', 'amp_dtype', 'autocast', 'set_seed']
+__all__ = ['DATA_ENV', 'NO_DATA', 'SSPVSError', 'cli_errors', 'check_out_path', 'data_path', 'cache_dir', 'show_path',
+           'atomic_path', 'atomic_write', 'save_json', 'get_device', 'amp_dtype', 'autocast', 'set_seed']
 
 # %% ../nbs/00_core.ipynb #11ecc928
 class SSPVSError(Exception):
@@ -68,6 +68,21 @@ def cache_dir(*parts:str)->Path:
     p = Path(os.environ.get('SSPVS_CACHE', '~/.cache/sspvs')).expanduser().joinpath(*parts)
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+# %% ../nbs/00_core.ipynb #a1c0f3e2
+def show_path(s:str|Path, # a path, or a message with paths in it
+             )->str:
+    "`s` with each absolute path below `$SSPVS_CACHE`, `$SSPVS_DATA`, the working folder or the home folder written short."
+    import re
+    roots = [(os.environ.get(v), f'${v}') for v in ('SSPVS_CACHE', DATA_ENV)] + [(os.getcwd(), '.'), ('~', '~')]
+    roots = [(str(Path(r).expanduser().resolve()), name) for r, name in roots if r]
+    s = str(s)
+    for root, name in sorted(roots, key=lambda r: -len(r[0])):   # the longest (innermost) root first
+        if root == '/': continue
+        pat = r'(?<![\w.~$/-])' + re.escape(root) + r'(?![\w.-])'
+        s = re.sub(pat + '/', '' if name == '.' else name + '/', s)
+        s = re.sub(pat, name, s)
+    return s
 
 # %% ../nbs/00_core.ipynb #165814c5
 @contextlib.contextmanager

@@ -303,7 +303,7 @@ def predict(model:ProgressiveSummarizer, # the model
     out = {}
     order = sorted(range(len(records)), key=lambda i: records[i].n_steps if hasattr(records[i], 'n_steps') else 0)
     try:
-        for b in tqdm(range(0, len(order), batch_size), disable=not progress, desc='predict', leave=False):
+        for b in tqdm(range(0, len(order), batch_size), disable=None if progress else True, desc='predict', leave=False):
             recs = [records[i] for i in order[b:b + batch_size]]
             x, mask = pad_batch([r.features for r in recs])
             x, mask = x.to(device), mask.to(device)
@@ -340,7 +340,7 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
         resume:bool=True, # continue from `checkpoint` when it exists
         on_epoch:Callable|None=None, # on_epoch(model, epoch, entry) -> dict|None, merged into the epoch's history entry
         text=None, # for a model with text_dim: dict full key -> vector, or a text encoder module (trained along)
-        progress:bool=True, # tqdm progress bars
+        progress:bool=True, # tqdm progress bars, where someone watches (a terminal, Jupyter; not a log file or a captured stream)
        )->list[dict]: # the history, one entry per epoch
     "Fine-tune `model` on `records` with the masked MSE; returns the per-epoch history."
     cfg = cfg or TrainConfig()
@@ -368,7 +368,7 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
     D = records[0].features.shape[1] if start < cfg.epochs else model.encoder.feat_dim
     if D != model.encoder.feat_dim:
         raise SSPVSError(f"{records[0].full_key}: the features are {D}-d but the model reads {model.encoder.feat_dim}-d features")
-    bar = tqdm(range(start, cfg.epochs), initial=start, total=cfg.epochs, desc='fit', disable=not progress)
+    bar = tqdm(range(start, cfg.epochs), initial=start, total=cfg.epochs, desc='fit', disable=None if progress else True)
     for epoch in bar:
         t0 = time.time()
         model.train()
@@ -376,7 +376,7 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
         ds.set_epoch(epoch)
         order = epoch_order(len(ds), cfg.seed, epoch)
         total, n = 0., 0
-        for b in tqdm(range(0, len(order), cfg.batch_size), desc=f'epoch {epoch+1}', leave=False, disable=not progress):
+        for b in tqdm(range(0, len(order), cfg.batch_size), desc=f'epoch {epoch+1}', leave=False, disable=None if progress else True):
             batch = collate([ds[i] for i in order[b:b + cfg.batch_size]])
             x, mask, y = batch['features'].to(device), batch['mask'].to(device), batch['target'].to(device)
             with precision_autocast(device, prec):

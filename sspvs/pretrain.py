@@ -13,7 +13,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import Dataset, DistributedSampler
 from tqdm.auto import tqdm
 from fastcore.script import call_parse, Param, store_true
-from .core import SSPVSError, cli_errors, save_json, get_device, set_seed
+from .core import SSPVSError, cli_errors, save_json, get_device, set_seed, show_path
 from .corpus import Corpus
 from .encoders import VideoEncoder
 from .text import TextEncoder, GuideTextEncoder, DEFAULT_TEXT_MODEL, PRETRAIN_BUDGETS, FINETUNE_BUDGETS
@@ -159,7 +159,7 @@ def run_epoch(model, # PretrainModel, or its DDP wrapper
     sums, n = {}, 0
     params = [p for p in model.parameters() if p.requires_grad]
     nb = math.ceil(len(sampler) / cfg.batch_size)
-    for i, b in tqdm(_batches(ds, sampler, cfg.batch_size), total=nb, desc=f'epoch {epoch+1}', leave=False, disable=not progress):
+    for i, b in tqdm(_batches(ds, sampler, cfg.batch_size), total=nb, desc=f'epoch {epoch+1}', leave=False, disable=None if progress else True):
         with precision_autocast(device, prec):
             out = model(b['features'].to(device), b['mask'].to(device), b['texts'], generator=_gen(cfg.seed, epoch, rank, i), start=b['starts'].to(device))
         opt.zero_grad(set_to_none=True)
@@ -177,7 +177,7 @@ def validate(model:PretrainModel, ds:CorpusDataset, cfg:PretrainConfig, device, 
     "Matching accuracy and mean losses on the validation set, with fixed pairs and masked steps."
     model.eval()
     sums, n, correct, total = {}, 0, 0., 0
-    for i, b in tqdm(_batches(ds, range(len(ds)), cfg.batch_size), total=math.ceil(len(ds) / cfg.batch_size), desc='validate', leave=False, disable=not progress):
+    for i, b in tqdm(_batches(ds, range(len(ds)), cfg.batch_size), total=math.ceil(len(ds) / cfg.batch_size), desc='validate', leave=False, disable=None if progress else True):
         with precision_autocast(device, resolve_precision(cfg.precision, device)):
             out = model(b['features'].to(device), b['mask'].to(device), b['texts'], generator=_gen(cfg.seed, 10**6, i), start=b['starts'].to(device))
         for k in _LOSSES:
@@ -207,7 +207,7 @@ def pretrain(train:CorpusDataset|list, # the training corpora (a dataset, or Cor
              cfg:PretrainConfig|None=None, # the run's settings (default: the paper's)
              device=None, # None: CUDA when available (under torchrun: this process's GPU)
              resume:bool=True, # continue from out/last.safetensors when it exists
-             progress:bool=True, # tqdm progress bars (rank 0)
+             progress:bool=True, # tqdm progress bars (rank 0), where someone watches (a terminal, Jupyter; not a log file or a captured stream)
              text_encoder:nn.Module|None=None, # a loaded text encoder to use (default: loaded from cfg)
             )->list[dict]: # the history, one entry per epoch (rank 0; other ranks get [])
     "Pretrain a video encoder with the three SSPVS objectives; writes best/last checkpoints into `out`."
@@ -243,7 +243,7 @@ def pretrain(train:CorpusDataset|list, # the training corpora (a dataset, or Cor
     sampler = DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed)
     crit = 'val_match_acc' if cfg.w_match else 'val_loss'
     show = progress and rank == 0
-    bar = tqdm(range(start, cfg.epochs), initial=start, total=cfg.epochs, desc='pretrain', disable=not show)
+    bar = tqdm(range(start, cfg.epochs), initial=start, total=cfg.epochs, desc='pretrain', disable=None if show else True)
     for epoch in bar:
         t0 = time.time()
         entry = dict(epoch=epoch + 1, **run_epoch(net, train, sampler, opt, cfg, epoch, device, rank, show, scaler))
@@ -321,7 +321,7 @@ def sspvs_pretrain(corpus:Param("video-text corpus file(s) (.h5)", str, nargs='+
         cfg = PretrainConfig.quick(D, **kw) if preset == 'quick' else PretrainConfig(feat_dim=D, **kw)
         rank = _dist_env()[0]
         if rank == 0: print(f"sspvs-pretrain: {sum(len(c) for c in tr)} training and {sum(len(c) for c in va)} validation videos, "
-                            f"{D}-d features, {_dist_env()[1]} process(es), precision {resolve_precision(cfg.precision, get_device(device))}; writing to {out}")
+                            f"{D}-d features, {_dist_env()[1]} process(es), precision {resolve_precision(cfg.precision, get_device(device))}; writing to {show_path(out)}")
         hist = pretrain(tr, va, out, cfg, device=device, resume=not fresh, progress=not no_progress)
         if rank == 0 and hist:
             b = next(h for h in hist if h['epoch'] == hist[-1]['best_epoch'])

@@ -240,7 +240,7 @@ def plot_summary(sm:Summary, thumbs:list|None=None):
     return fig
 
 # %% ../nbs/15_summarize.ipynb #6615e6c3
-from .core import check_out_path
+from .core import check_out_path, show_path
 
 def output_paths(video:str|Path, out:str|Path|None=None)->dict[str, Path]:
     "Where the three outputs of `video` go: `out` (default: the video's folder) / NAME_summary.{mp4,json,png}."
@@ -292,7 +292,7 @@ def sspvs_summarize(video:Param("the video to summarize", str),
         real = sm.n_frames / sm.fps; spent = sum(sm.timings.values())
         print(f"{sm.video.name}: {int(sm.chosen.sum())} of {len(sm.chosen)} shots, {sm.summary.sum() / sm.fps:.1f} s of {real:.1f} s; scorer: {sm.scorer}")
         print(f"took {spent:.1f} s ({real / spent:.1f}x real time): " + ', '.join(f"{k} {v:.2f} s" for k, v in sm.timings.items()))
-        for p in paths.values(): print(f"wrote {p}")
+        for p in paths.values(): print(f"wrote {show_path(p)}")
 
 # %% ../nbs/15_summarize.ipynb #748f8fbe
 VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg', '.flv', '.wmv', '.ogv')
@@ -403,4 +403,4 @@ def sspvs_features(videos_dir:Param("folder of videos", str),
         path, rep = build_features(videos_dir, out, tuple(annotations) if annotations else None, encoder, fps, device)
         if rep['skipped']: print(f"note: {len(rep['skipped'])} videos have no annotation and were left out (e.g. {rep['skipped'][0]})", file=sys.stderr)
         if rep['missing']: print(f"note: {len(rep['missing'])} annotated videos are not in {videos_dir} (e.g. {rep['missing'][0]})", file=sys.stderr)
-        print(f"wrote {path}: {rep['videos']} videos, {rep['feat_dim']}-d {rep['encoder']} features" + ('' if annotations else ' (features only: no annotations)'))
+        print(f"wrote {show_path(path)}: {rep['videos']} videos, {rep['feat_dim']}-d {rep['encoder']} features" + ('' if annotations else ' (features only: no annotations)'))

@@ -277,7 +277,7 @@ def make_corpus(path:str|Path, # the corpus .h5 file to write
     return path
 
 # %% ../nbs/06_synthetic.ipynb #a0b378b1
-from .core import check_out_path
+from .core import check_out_path, show_path
 
 @call_parse
 def sspvs_synthetic(out_dir:str, # folder to write into (created if needed)
@@ -292,8 +292,8 @@ def sspvs_synthetic(out_dir:str, # folder to write into (created if needed)
         out = check_out_path(out_dir, 'out_dir')   # a file, or a path below one: one line, nothing created
         write_standard(out, seed, feat_dim)
         for stem, f in load_benchmarks([out/n for n in STANDARD.values()]).items():
-            print(f"{f.path}: {len(f)} videos, {sum(r.n_frames for r in f):,} frames")
+            print(f"{show_path(f.path)}: {len(f)} videos, {sum(r.n_frames for r in f):,} frames")
         if corpus:
             (out/'corpus').mkdir(exist_ok=True)
             c = make_corpus(out/'corpus'/'synthetic_corpus.h5', corpus, seed, feat_dim)
-            print(f"{c}: {corpus} videos; id lists {', '.join(p.name for p in corpus_lists(c))}")
+            print(f"{show_path(c)}: {corpus} videos; id lists {', '.join(p.name for p in corpus_lists(c))}")

@@ -247,7 +247,7 @@ def encode_video(path:str|Path, # the video
     it = v.sample(fps, enc.size, batch_size=max(enc.batch_size, 16))
     if progress:
         from tqdm.auto import tqdm
-        it = tqdm(it, desc=v.path.name, unit='batch', leave=False)
+        it = tqdm(it, desc=v.path.name, unit='batch', leave=False, disable=None)   # None: only where someone watches (a terminal, Jupyter)
     for p, fr in it: picks.append(p); feats.append(enc(fr))
     return VideoFeatures(np.concatenate(feats), np.concatenate(picks), v.n_frames, v.fps, v.width, v.height, enc.name, v.notes)
 

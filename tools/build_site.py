@@ -6,12 +6,15 @@
     python tools/build_site.py --out /tmp/site     # somewhere else
 
 One page per notebook (`nbs/index.ipynb` is the home page, `index.html`), each with the navigation sidebar of
-`nbs/sidebar.yml` (the chapters in reading order), the page title and description of the notebook's front matter,
-the API documentation nbdev generates (`show_doc`), and the committed outputs, figures included as data URIs.
-Everything a page needs is inside the page: CSS inlined, maths converted to MathML (latex2mathml) at build time,
-no JavaScript, so the site reads offline from `file://` and loads nothing from the internet. Pages are rendered with
-nbconvert's `lab` template; the hidden cells and the `#|` directives nbdev and Quarto honour are applied
-(`hide` by nbdev's processing; `echo: false`, `output: false`, `include: false` here).
+`nbs/sidebar.yml` (the chapters in reading order), the page title (the notebook's own `# title`) and description of
+its front matter, an in-page table of contents, previous / next links, the API documentation nbdev generates
+(`show_doc`) and the committed outputs, figures included as data URIs. A command-line tool (a `console_scripts` entry
+of settings.ini) is documented by its `--help`, not by its `Param(...)` signature. Headings carry the ids Quarto gives
+them (pandoc's rule: `### BenchmarkFile.require` -> `benchmarkfile.require`), so nbdev's cross-references land;
+links inside signatures are reduced to their names. One stylesheet, `site.css`, serves every page; maths is converted
+to MathML (latex2mathml) at build time; no JavaScript, so the site reads offline from `file://` and loads nothing from
+the internet. Pages are rendered with nbconvert's `lab` template; the hidden cells and the `#|` directives nbdev and
+Quarto honour are applied (`hide` by nbdev's processing; `echo: false`, `output: false`, `include: false` here).
 """
 from __future__ import annotations
 import argparse, html, json, re, shutil, subprocess, sys, tempfile
@@ -48,7 +51,31 @@ math[display="block"] { margin: .8em 0; font-size: 115%; }
 .jp-RenderedHTMLCommon hr { margin: 1.5em 0 .5em; }
 .source-link { float: right; font-size: smaller; }
 .widget-note { font-style: italic; color: #666; }
-footer.site-footer { margin-top: 3rem; font-size: 12px; color: #888; }
+footer.site-footer { margin-top: 1rem; font-size: 12px; color: #888; }
+/* code wraps inside its box, never wider than the page; flex children may shrink below their content's width */
+.jp-Cell, .jp-InputArea, .jp-OutputArea, .jp-OutputArea-child, .jp-InputArea-editor, .jp-OutputArea-output,
+.jp-RenderedHTMLCommon, .jp-RenderedMarkdown { min-width: 0; max-width: 100%; box-sizing: border-box; }
+.jp-InputArea-editor { border: 1px solid #e3e3e8; border-radius: 4px; background: #f7f7f9; }
+.jp-InputArea-editor .highlight { background: transparent; }
+.jp-InputArea-editor .highlight pre, .jp-RenderedMarkdown pre, .jp-RenderedHTMLCommon pre, .jp-OutputArea-output pre {
+  white-space: pre-wrap; overflow-wrap: anywhere; font-size: 13px; line-height: 1.45; }
+.jp-InputArea-editor .highlight pre { margin: 0; padding: .55em .8em; }
+.jp-OutputArea-output { overflow-x: auto; }
+.jp-RenderedHTMLCommon code { overflow-wrap: anywhere; }
+.jp-RenderedHTMLCommon :not(pre) > code { background: #f2f2f5; padding: .05em .3em; border-radius: 3px; font-size: 90%; }
+pre.cli-help { background: #22252b; color: #e8e8e8; border-radius: 4px; padding: .7em .9em; }
+.cli-name { font-size: 90%; color: #555; margin: .2em 0 .4em; }
+nav.page-toc { border: 1px solid #e3e3e8; border-radius: 6px; padding: .6rem 1rem; margin: 0 0 1.5rem; font-size: 14px;
+  font-family: var(--jp-ui-font-family); background: #fbfbfd; }
+nav.page-toc .toc-title { font-weight: 600; color: #555; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+nav.page-toc ul { margin: .3rem 0 0; padding-left: 1.1rem; }
+nav.page-toc ul ul { padding-left: 0; list-style: none; display: flex; flex-wrap: wrap; gap: 0 .8rem; font-size: 13px; }
+nav.page-toc a { color: #2a5db0; text-decoration: none; overflow-wrap: anywhere; }
+nav.page-turn { display: flex; justify-content: space-between; gap: 1rem; margin-top: 3rem; padding-top: 1rem;
+  border-top: 1px solid #e3e3e8; font-family: var(--jp-ui-font-family); }
+nav.page-turn a { color: #2a5db0; text-decoration: none; max-width: 48%; }
+nav.page-turn a.next { margin-left: auto; text-align: right; }
+nav.page-turn small { display: block; color: #888; font-size: 12px; }
 @media (max-width: 800px) { nav.site-nav { position: static; width: auto; border-right: none; }
   main.site-main { margin-left: 0; padding: 1rem; } }
 """
@@ -59,7 +86,7 @@ TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block extra_css -%}
-<style type="text/css">{{ resources.site.css }}</style>
+<link rel="stylesheet" href="site.css">
 {%- endblock extra_css -%}
 {%- block body_header -%}
 <body class="jp-Notebook" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
@@ -67,8 +94,10 @@ TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 <main class="site-main">
 <header class="page-header"><h1 class="title">{{ resources.site.title | e }}</h1>
 {%- if resources.site.description %}<div class="description">{{ resources.site.description }}</div>{% endif %}</header>
+SSPVSTOCX
 {%- endblock body_header -%}
 {%- block body_footer -%}
+{{ resources.site.turn }}
 <footer class="site-footer">Built from <code>nbs/{{ resources.site.source | e }}</code> by <code>tools/build_site.py</code>.</footer>
 </main>
 </body>
@@ -148,7 +177,7 @@ def _directives(src: str) -> tuple[dict, str]:
     return dirs, '\n'.join(lines[i:])
 
 
-def prepare(nb, math: list):
+def prepare(nb, math: list, helps: dict | None = None, clis: dict | None = None):
     "Apply the Quarto cell options nbdev leaves to Quarto; maths to placeholders; widgets to a note; drop front matter"
     cells, keys = [], {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count', 'attachments'}
     for c in nb.cells:
@@ -168,7 +197,9 @@ def prepare(nb, math: list):
                 o['data'] = {'text/html': '<p class="widget-note">An interactive ipywidgets control is shown here in '
                                           'Jupyter: run the notebook to use it.</p>'}
             if o.get('output_type') in ('display_data', 'execute_result') and 'text/markdown' in o.get('data', {}):
-                o['data']['text/markdown'] = _pandoc_links(math_to_placeholders(o['data']['text/markdown'], math))
+                md = _plain_signatures(o['data']['text/markdown'])
+                if helps: md = _cli_docs(md, helps, clis)
+                o['data']['text/markdown'] = _pandoc_links(math_to_placeholders(md, math))
         if not body.strip() and not c.get('outputs'): continue
         c.metadata['tags'] = sorted(tags)
         cells.append(c)
@@ -182,6 +213,137 @@ def _pandoc_links(md: str) -> str:
     return re.sub(r'^\[([^\]\n]+)\]\(([^)\s]+)\)\{([^}\n]*)\}[ \t]*$',
                   lambda m: f'<div class="source-link"><a href="{html.escape(m.group(2))}" target="_blank">{html.escape(m.group(1))}</a></div>',
                   md, flags=re.M)
+
+
+# ---------------------------------------------------------------------------------------------------------- API docs
+_SIG = re.compile(r'```python\n.*?```', re.S)
+_MDLINK = re.compile(r'\[(`?)([^\]\n`]+)\1\]\([^)\s]+\)')
+
+
+def _plain_signatures(md: str) -> str:
+    "nbdev's links inside a signature's code block (`[`load_benchmarks`](url)`) reduced to the name"
+    return _SIG.sub(lambda m: _MDLINK.sub(lambda l: l.group(2), m.group(0)), md)
+
+
+def cli_functions(cfg) -> dict:
+    "{function name: command} for the console_scripts of settings.ini (`sspvs-evaluate=sspvs.metrics:sspvs_evaluate`)"
+    out = {}
+    for entry in str(cfg.get('console_scripts', '') or '').split():
+        cmd, _, target = entry.partition('=')
+        if ':' in target: out[target.split(':')[1]] = (cmd.strip(), target.strip())
+    return out
+
+
+def cli_help(clis: dict) -> dict:
+    "{function name: its `--help` text}, from one Python process that imports each command's function"
+    code = """import sys, json, importlib
+from fastcore.script import anno_parser
+out = {}
+for name, (cmd, target) in json.loads(sys.argv[1]).items():
+    mod, fn = target.split(':')
+    f = getattr(importlib.import_module(mod), fn)
+    out[name] = anno_parser(f, prog=cmd).format_help()
+print(json.dumps(out))"""
+    if not clis: return {}
+    r = subprocess.run([sys.executable, '-c', code, json.dumps(clis)], cwd=ROOT, capture_output=True, text=True,
+                       env={**__import__('os').environ, 'COLUMNS': '100'})
+    if r.returncode: raise SystemExit(f'build_site: --help of the command-line tools failed:\n{r.stderr[-3000:]}')
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _cli_docs(md: str, helps: dict, clis: dict) -> str:
+    "A command-line tool's show_doc: its `--help` in place of the `Param(...)` signature"
+    m = re.search(r'^#{2,4} (\w+)\s*$', md, re.M)
+    if not m or m.group(1) not in helps: return md
+    name = m.group(1)
+    block = (f'<div class="cli-name">The command <code>{html.escape(clis[name][0])}</code> '
+             f'(<code>{html.escape(clis[name][1])}</code>):</div>\n\n'
+             f'<pre class="cli-help">{html.escape(helps[name].rstrip())}</pre>\n')
+    md = _SIG.sub(lambda _: block, md, count=1)
+    return re.sub(r'</pre>\n\n\*[^\n]*\*[ \t]*(\n|$)', '</pre>\n', md, count=1)   # the docstring: --help shows it already
+
+
+# ---------------------------------------------------------------------------------------------------------- HTML
+def slug(text: str) -> str:
+    "The id pandoc (and so Quarto, whose ids nbdev's links use) gives a heading with this text"
+    s = re.sub(r'[^\w\s.-]', '', text.strip(), flags=re.U).lower()
+    s = re.sub(r'\s+', '-', s)
+    s = re.sub(r'^[^a-z\u00c0-\uffff]+', '', s)   # an id starts with a letter
+    return s or 'section'
+
+
+def _headings(page: str) -> tuple[str, list]:
+    "Heading ids as Quarto makes them (unique on the page); returns the page and [(level, id, text)] for the contents"
+    from bs4 import BeautifulSoup
+    soup = BeautifulSoup(page, 'html.parser')
+    main = soup.find('main') or soup
+    seen, toc = {s['id'] for s in soup.find_all(id=True) if s.name not in ('h1', 'h2', 'h3', 'h4', 'h5', 'h6')}, []
+    for h in main.find_all(['h1', 'h2', 'h3', 'h4', 'h5', 'h6']):
+        if h.find_parent('header'): continue
+        for a in h.find_all('a', class_='anchor-link'): a.extract()
+        text = h.get_text(' ', strip=True)
+        base = slug(text); i, hid = 0, base
+        while hid in seen: i += 1; hid = f'{base}-{i}'
+        seen.add(hid)
+        h['id'] = hid
+        a = soup.new_tag('a', href=f'#{hid}', **{'class': 'anchor-link'}); a.string = '¶'; h.append(a)
+        toc.append((int(h.name[1]), hid, text))
+    return str(soup), toc
+
+
+def toc_html(toc: list) -> str:
+    "The in-page contents: the sections (h2) and, under each, the names it documents (h3)"
+    items = [(l, i, t) for l, i, t in toc if l in (2, 3)]
+    if sum(l == 2 for l, _, _ in items) < 2: return ''
+    out, sub = ['<nav class="page-toc"><div class="toc-title">On this page</div><ul>'], []
+    def flush():
+        if sub: out.append('<ul>' + ''.join(f'<li><a href="#{i}">{html.escape(t)}</a></li>' for i, t in sub) + '</ul>')
+        sub.clear()
+    first = True
+    for l, i, t in items:
+        if l == 2:
+            flush()
+            out.append(('' if first else '</li>') + f'<li><a href="#{i}">{html.escape(t)}</a>'); first = False
+        elif not first: sub.append((i, t))
+    flush()
+    return ''.join(out) + ('</li>' if not first else '') + '</ul></nav>'
+
+
+def turn_html(order: list, n: str, titles: dict, pname: dict) -> str:
+    "Links to the previous and the next page in reading order"
+    k = order.index(n)
+    prev = f'<a class="prev" href="{pname[order[k - 1]]}"><small>previous</small>&larr; {html.escape(titles[order[k - 1]])}</a>' if k else ''
+    nxt = (f'<a class="next" href="{pname[order[k + 1]]}"><small>next</small>{html.escape(titles[order[k + 1]])} &rarr;</a>'
+           if k + 1 < len(order) else '')
+    return f'<nav class="page-turn">{prev}{nxt}</nav>'
+
+
+_STYLE = re.compile(r'<style[^>]*>(.*?)</style>\s*', re.S)
+
+
+def _split_css(page: str) -> tuple[str, str]:
+    "The page without the stylesheets of its <head>, and those stylesheets as one text"
+    head_end = page.index('</head>')
+    head, rest = page[:head_end], page[head_end:]
+    css = '\n'.join(m.group(1).strip() for m in _STYLE.finditer(head))
+    return _STYLE.sub('', head) + rest, css
+
+
+def _land_links(pages: list[Path]):
+    """Links to a member nbdev indexes but no heading documents (`learner.html#modelconfig.small`, a classmethod
+    shown with its class) land on the nearest documented owner (`#modelconfig`)"""
+    ids = {p.name: set(re.findall(r'\bid="([^"]+)"', p.read_text(encoding='utf-8'))) for p in pages}
+    def land(m, here):
+        page, frag = m.group(1) or here, m.group(2)
+        if page not in ids or frag in ids[page]: return m.group(0)
+        while '.' in frag:
+            frag = frag.rsplit('.', 1)[0]
+            if frag in ids[page]: return f'href="{m.group(1)}#{frag}"'
+        return m.group(0)
+    for p in pages:
+        t = p.read_text(encoding='utf-8')
+        t2 = re.sub(r'href="([\w.-]+\.html)?#([^"]+)"', lambda m: land(m, p.name), t)
+        if t2 != t: p.write_text(t2, encoding='utf-8')
 
 
 def _fix_links(page: str, pname: dict, doc_url: str) -> str:
@@ -214,7 +376,9 @@ def build(proc: Path, out: Path, nbs: Path | None = None) -> list[Path]:
     if missing: raise SystemExit(f'build_site: not processed (run tools/proc_nbs.py): {", ".join(missing)}')
     unlisted = sorted(p.name for p in nbs.glob('*.ipynb') if p.name not in order)
     if unlisted: raise SystemExit(f'build_site: notebooks missing from nbs/sidebar.yml: {", ".join(unlisted)}')
-    css = PAGE_CSS + ((nbs / 'styles.css').read_text() if (nbs / 'styles.css').exists() else '')
+    extra_css = PAGE_CSS + ((nbs / 'styles.css').read_text() if (nbs / 'styles.css').exists() else '')
+    clis = cli_functions(cfg)
+    helps = cli_help(clis)
     doc_url = f"{cfg.get('doc_host', '')}{cfg.get('doc_baseurl', '')}"
     site_title = cfg.get('title', cfg.lib_name)
     c = Config()
@@ -238,11 +402,11 @@ def build(proc: Path, out: Path, nbs: Path | None = None) -> list[Path]:
     if len(set(pname.values())) < len(pname): raise SystemExit(f'build_site: two notebooks give the same page: {pname}')
     if out.exists(): shutil.rmtree(out)
     out.mkdir(parents=True)
-    written = []
+    written, site_css = [], None
     for n in order:
         nb, fm = nbs_read[n]
         math = []
-        prepare(nb, math)
+        prepare(nb, math, helps, clis)
         desc = str(fm.get('description') or '')
         desc_math = []
         desc = math_to_placeholders(desc, desc_math)
@@ -250,16 +414,23 @@ def build(proc: Path, out: Path, nbs: Path | None = None) -> list[Path]:
         desc_html = re.sub(r'^<p>|</p>\s*$', '', markdown2html_mistune(desc).strip())
         for i, m in enumerate(desc_math): desc_html = desc_html.replace(f'SSPVSMATH{i}X', m)
         resources = {'metadata': {'name': titles[n], 'path': str(proc)},
-                     'site': {'css': css, 'nav': nav_html(items, titles, pname, n, site_title), 'title': titles[n],
-                              'description': desc_html, 'source': n}}
+                     'site': {'nav': nav_html(items, titles, pname, n, site_title), 'title': titles[n],
+                              'description': desc_html, 'source': n, 'turn': turn_html(order, n, titles, pname)}}
         body, _ = exporter.from_notebook_node(nb, resources=resources)
         for i, m in enumerate(math): body = body.replace(f'SSPVSMATH{i}X', m)
         left = re.findall(r'SSPVSMATH\d+X', body)
         if left: raise SystemExit(f'build_site: {n}: maths not placed: {left[:3]}')
         body = _fix_links(body, pname, doc_url)
+        body, css = _split_css(body)
+        if site_css is None: site_css = css
+        elif css != site_css: raise SystemExit(f'build_site: {n}: its page styles differ from the other pages\'')
+        body, toc = _headings(body)
+        body = body.replace('SSPVSTOCX', toc_html(toc), 1)
         p = out / pname[n]
         p.write_text(body, encoding='utf-8')
         written.append(p)
+    _land_links(written)
+    (out / 'site.css').write_text((site_css or '') + '\n/* this site */\n' + extra_css, encoding='utf-8')
     return written
 
 

@@ -47,7 +47,7 @@ def site(tmp_path_factory):
         assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     out = tmp / 'docs'
     pages = build_site.build(proc, out)
-    order = build_site._flat(build_site.read_sidebar(ROOT / 'nbs'))
+    order = build_site._flat(build_site.site_items(ROOT / 'nbs'))
     assert len(pages) == len(order) == len(list((ROOT / 'nbs').glob('*.ipynb')))
     info = {}
     for n, p in zip(order, pages):

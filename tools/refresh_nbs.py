@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Re-execute the library notebooks in place and refresh their committed outputs; check every notebook's outputs.
 
-    python tools/refresh_nbs.py                          # every library notebook (index and 00-89), one after another
-    python tools/refresh_nbs.py nbs/02_keyshots.ipynb    # only these
+    python tools/refresh_nbs.py --flags slow             # THE command: every library notebook (index and 00-89), its
+                                                         # `#| slow` cells included, one after another (18 min on 2 cores)
+    python tools/refresh_nbs.py nbs/02_keyshots.ipynb    # only these (test-flagged cells skipped, outputs kept)
     python tools/refresh_nbs.py --check                  # run nothing: list the noise in every committed notebook
 
 Each notebook runs the way `nbdev_test` runs it, in its own process: nbdev's engine (execnb's `CaptureShell`, inline

@@ -13,13 +13,14 @@ import av
 from fastcore.script import call_parse, Param
 from .core import SSPVSError, cli_errors, atomic_path, save_json, get_device
 from .video import VideoFile, VideoFeatures, FrameEncoder, get_encoder, encode_video, kts, shots_from_cps, ENCODERS
-from .keyshots import upsample, shot_scores, knapsack_exact
+from .keyshots import upsample, shot_scores, knapsack_exact, uniform_shots
 
 # %% auto #0
-__all__ = ['TRAINING_FREE', 'VIDEO_EXTS', 'FEATURE_KEYS', 'training_free_scores', 'ModelScorer', 'choose_shots', 'Summary',
-           'summarize', 'out_size', 'write_summary_video', 'summary_json', 'plot_summary', 'output_paths',
-           'write_outputs', 'sspvs_summarize', 'list_videos', 'video_steps', 'build_features', 'read_features_file',
-           'sspvs_features']
+__all__ = ['TRAINING_FREE', 'SHOTS_FORMS', 'SPLIT_RULE', 'WHOLE_SHOTS', 'VIDEO_EXTS', 'FEATURE_KEYS', 'training_free_scores',
+           'ModelScorer', 'parse_shots', 'check_budget', 'summary_budget', 'even_pieces', 'split_shot',
+           'split_long_shots', 'Selection', 'choose_shots', 'Summary', 'summarize', 'uniform_step_shots', 'out_size',
+           'write_summary_video', 'summary_json', 'plot_summary', 'output_paths', 'write_outputs', 'sspvs_summarize',
+           'list_videos', 'video_steps', 'build_features', 'read_features_file', 'sspvs_features']
 
 # %% ../nbs/15_summarize.ipynb #905a19a1
 TRAINING_FREE = 'training-free (shot representativeness and diversity: greedy facility location on feature similarity; no trained model)'
@@ -77,24 +78,158 @@ class ModelScorer:
             t = self.text_encoder([info])['sentence'].float()
         return self.model(x, torch.ones(x.shape[:2], dtype=torch.bool, device=self.device), text=t)['scores'][0].float().cpu().numpy()
 
+# %% ../nbs/15_summarize.ipynb #a7c1e001
+SHOTS_FORMS = "kts or uniform:SECONDS with SECONDS > 0 (e.g. uniform:2)"
+
+def parse_shots(spec:str, # 'kts', or 'uniform:SECONDS' for even pieces of SECONDS
+               )->tuple[str, float|None]: # ('kts', None) or ('uniform', SECONDS)
+    "How `--shots` asks the video to be cut into shots."
+    s = str(spec).strip().lower()
+    if s == 'kts': return 'kts', None
+    name, sep, val = s.partition(':')
+    if name == 'uniform' and sep:
+        try: secs = float(val)
+        except ValueError: secs = math.nan
+        if math.isfinite(secs) and secs > 0: return 'uniform', secs
+    raise SSPVSError(f"--shots must be {SHOTS_FORMS}, got {spec!r}")
+
+def _number(x, option:str, forms:str, ok)->float|None:
+    "`x` (a number or its text) as a float when `ok` accepts it, else a one-line error naming the option and its valid values."
+    if x is None: return None
+    try: v = float(x)
+    except (TypeError, ValueError): v = math.nan
+    if not (math.isfinite(v) and ok(v)): raise SSPVSError(f"{option} must be {forms}, got {x!r}")
+    return v
+
+def check_budget(ratio:float|str|None=None, # fraction of the video (None: 0.15 unless `max_seconds` is given)
+                 max_seconds:float|str|None=None, # summary length in seconds at most
+                )->tuple[float|None, float|None]: # (ratio, max_seconds) as numbers, the default ratio filled in
+    "The two budget options, checked."
+    r = _number(ratio, '--ratio', 'in (0, 1] (a fraction of the video, e.g. 0.15)', lambda v: 0 < v <= 1)
+    m = _number(max_seconds, '--max_seconds', 'a positive number of seconds (e.g. 60)', lambda v: v > 0)
+    return (0.15 if r is None and m is None else r), m
+
+def summary_budget(n_frames:int, # frames in the video
+                   fps:float|None, # the video's frame rate (needed by `max_seconds`)
+                   ratio:float|None=None, # fraction of the video
+                   max_seconds:float|None=None, # seconds at most
+                  )->tuple[int, str]: # (budget in frames, where it comes from)
+    "The summary's length budget: `floor(ratio * n_frames)`, `floor(max_seconds * fps)`, the smaller of the two when both are given; at most the video."
+    ratio, max_seconds = check_budget(ratio, max_seconds)
+    if max_seconds is not None and not fps: raise SSPVSError("max_seconds needs the video's frame rate")
+    by_r = (math.floor(ratio * n_frames), f"--ratio {ratio:g} of {f'{n_frames / fps:.1f} s' if fps else f'{n_frames} frames'}") if ratio is not None else None
+    by_m = (math.floor(max_seconds * fps), f"--max_seconds {max_seconds:g}") if max_seconds is not None else None
+    if by_r and by_m:
+        (b, why), (_, other) = sorted([by_r, by_m], key=lambda x: x[0])
+        why = f"{why}, tighter than {other}"
+    else: b, why = by_r or by_m
+    if b > n_frames: b, why = n_frames, f"the whole video ({why} is longer)"
+    return int(b), why
+
+# %% ../nbs/15_summarize.ipynb #a7c1e004
+SPLIT_RULE = ("split-long-shots: before the knapsack, every shot longer than the summary's budget or the video's median shot, whichever is shorter, "
+              "is cut into sub-shots no longer than that: by KTS on the shot's own steps (KTS shots), else into the fewest even pieces; "
+              "shots no longer than that are never cut")
+WHOLE_SHOTS = "whole-shots: the benchmark's rule, a shot is never split (a shot longer than the budget cannot be chosen)"
+
+def even_pieces(a:int, b:int, # the inclusive frame range
+                budget:int, # most frames a piece may hold (>= 1)
+               )->np.ndarray: # (k, 2) inclusive frame ranges
+    "The fewest even pieces of the frames `a..b` that each hold at most `budget` frames."
+    n = b - a + 1; k = -(-n // budget)
+    e = a + (np.arange(k + 1) * n) // k
+    return np.stack([e[:-1], e[1:] - 1], 1).astype(np.int64)
+
+def split_shot(a:int, b:int, # the shot's inclusive frame range
+               most:int, # most frames a sub-shot may hold (>= 1)
+               picks:np.ndarray, # (n_steps,) frame of each step
+               features:np.ndarray|None=None, # (n_steps, D) step features; None: even pieces
+              )->tuple[np.ndarray, str]: # ((k, 2) inclusive sub-shot ranges, how: 'kts', 'kts+even' or 'even')
+    "Sub-shots of the shot `a..b` that each hold at most `most` frames: KTS on its steps where it can, else even pieces."
+    picks = np.asarray(picks, np.int64)
+    idx = np.flatnonzero((picks >= a) & (picks <= b))
+    if features is not None and len(idx) >= 2:
+        gap = int(np.diff(np.r_[a, picks[idx[1:]], b + 1]).max())     # frames a step stands for, at most
+        if most // gap >= 1:
+            cps = kts(np.asarray(features)[idx], max_len=most // gap)
+            starts = np.r_[a, picks[idx[cps]]]
+            subs = np.stack([starts, np.r_[starts[1:] - 1, b]], 1)
+            over = subs[:, 1] - subs[:, 0] + 1 > most
+            if not over.any(): return subs.astype(np.int64), 'kts'
+            return np.concatenate([even_pieces(x, y, most) if o else [[x, y]] for (x, y), o in zip(subs, over)]).astype(np.int64), 'kts+even'
+    return even_pieces(a, b, most), 'even'
+
+def split_long_shots(change_points:np.ndarray, # (n_shots, 2) inclusive frame ranges
+                     budget:int, # the summary's budget in frames
+                     picks:np.ndarray, # (n_steps,) frame of each step
+                     features:np.ndarray|None=None, # (n_steps, D) step features, for KTS inside a shot; None: even pieces
+                    )->tuple[np.ndarray, np.ndarray, dict[int, str], int]: # (pieces (n_pieces, 2), the shot of each, {split shot: how}, most frames of a sub-shot)
+    "The pieces the knapsack chooses from under `split-long-shots`: each shot no longer than the budget and the median shot as it is, each longer one as its sub-shots."
+    cp = np.asarray(change_points, np.int64)
+    most = max(1, int(min(budget, np.median(cp[:, 1] - cp[:, 0] + 1))))   # a (sub-)shot that fits, as long as the video's typical shot at most
+    pieces, owner, splits = [], [], {}
+    for i, (a, b) in enumerate(cp):
+        if budget >= 1 and b - a + 1 > most:
+            sub, how = split_shot(int(a), int(b), most, picks, features)
+            splits[i] = how
+        else: sub = np.array([[a, b]], np.int64)
+        pieces.append(sub); owner += [i] * len(sub)
+    return np.concatenate(pieces), np.array(owner, np.int64), splits, most
+
 # %% ../nbs/15_summarize.ipynb #764b5af3
-def choose_shots(step_scores:np.ndarray, picks:np.ndarray, n_frames:int, change_points:np.ndarray, ratio:float=0.15,
-                )->tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    "`(frame_scores, shot_scores, chosen, ranges, notes)`: the knapsack's shots and their inclusive frame ranges, or the middle of the best shot when none fits."
-    if not 0 < ratio <= 1: raise SSPVSError(f"--ratio must be in (0, 1], got {ratio}")
+@dataclass
+class Selection:
+    "The knapsack's choice among `pieces`: whole shots, and the sub-shots of the shots it split."
+    frame_scores: np.ndarray   # (n_frames,)
+    shot_scores: np.ndarray    # (n_shots,) mean frame score of each shot
+    chosen: np.ndarray         # (n_shots,) bool: the shot, or a sub-shot of it, is in the summary
+    ranges: np.ndarray         # (n_ranges, 2) inclusive frame ranges of the summary
+    notes: list
+    pieces: np.ndarray         # (n_pieces, 2) inclusive frame ranges the knapsack chose from
+    piece_shot: np.ndarray     # (n_pieces,) the shot each piece belongs to
+    piece_scores: np.ndarray   # (n_pieces,) mean frame score of each piece
+    piece_chosen: np.ndarray   # (n_pieces,) bool
+    splits: dict               # {shot index: how it was split ('kts', 'kts+even', 'even')}
+    budget: int                # the budget in frames
+    budget_from: str           # where the budget comes from
+    most: int                  # longest (sub-)shot left whole: the budget, or the median shot when shorter
+    rule: str                  # 'split-long-shots' or 'whole-shots'
+
+    @property
+    def left_out_for_length(self)->np.ndarray:
+        "(n_pieces,) bool: left out although it scores above a chosen piece; the knapsack being optimal, only its length kept it out."
+        if not self.piece_chosen.any(): return np.zeros(len(self.pieces), bool)
+        return ~self.piece_chosen & (self.piece_scores > self.piece_scores[self.piece_chosen].min())
+
+def choose_shots(step_scores:np.ndarray, # (n_steps,) step scores
+                 picks:np.ndarray, # (n_steps,) frame of each step
+                 n_frames:int, # frames in the video
+                 change_points:np.ndarray, # (n_shots, 2) inclusive frame ranges
+                 ratio:float|None=None, # summary length as a fraction of the video (0.15 when no budget is given)
+                 max_seconds:float|None=None, # summary length in seconds at most (the tighter budget wins)
+                 fps:float|None=None, # the video's frame rate (needed by `max_seconds`)
+                 features:np.ndarray|None=None, # (n_steps, D): long KTS shots are split by KTS; None: into even pieces
+                 split:bool=True, # `split-long-shots`; False: the benchmark's `whole-shots`
+                )->Selection:
+    "The exact knapsack's choice of (sub-)shots within the budget, or the middle of the best shot when nothing fits."
+    budget, why = summary_budget(n_frames, fps, ratio, max_seconds)
     fs = upsample(step_scores, picks, n_frames)
-    ss = shot_scores(fs, change_points)
-    lens = change_points[:, 1] - change_points[:, 0] + 1
-    budget = math.floor(ratio * n_frames)
-    chosen, notes = knapsack_exact(ss, lens, budget), []
-    ranges = change_points[chosen].astype(np.int64)
-    if not chosen.any():
-        i = int(np.argmax(ss)); chosen[i] = True
-        a, b = change_points[i]; keep = min(max(1, budget), b - a + 1)
+    cp = np.asarray(change_points, np.int64)
+    ss = shot_scores(fs, cp)
+    if split: pieces, owner, splits, most = split_long_shots(cp, budget, picks, features)
+    else: pieces, owner, splits, most = cp, np.arange(len(cp)), {}, budget
+    ps = ss if not splits else shot_scores(fs, pieces)
+    pc, notes = knapsack_exact(ps, pieces[:, 1] - pieces[:, 0] + 1, budget), []
+    ranges = pieces[pc]
+    if not pc.any():
+        i = int(np.argmax(ps)); pc[i] = True
+        a, b = pieces[i]; keep = min(max(1, budget), b - a + 1)
         a = a + (b - a + 1 - keep) // 2
         ranges = np.array([[a, a + keep - 1]], np.int64)
-        notes.append(f"no shot fits in {ratio:.0%} of the video ({budget} frames): the middle {keep} frame{'s' if keep > 1 else ''} of the best-scoring shot (shot {i}) {'were' if keep > 1 else 'was'} kept")
-    return fs, ss, chosen, ranges, notes
+        notes.append(f"no shot fits in the budget ({budget} frames, {why}): the middle {keep} frame{'s' if keep > 1 else ''} of the best-scoring shot (shot {owner[i]}) {'were' if keep > 1 else 'was'} kept")
+    chosen = np.zeros(len(cp), bool); chosen[owner[pc]] = True
+    return Selection(fs, ss, chosen, ranges.astype(np.int64), notes, pieces, owner, ps, pc, splits, budget, why, most,
+                     'split-long-shots' if split else 'whole-shots')
 
 # %% ../nbs/15_summarize.ipynb #a039c84a
 @dataclass
@@ -107,14 +242,17 @@ class Summary:
     frame_scores: np.ndarray     # (n_frames,)
     change_points: np.ndarray    # (n_segs, 2) inclusive frame ranges
     shot_scores: np.ndarray      # (n_segs,)
-    chosen: np.ndarray           # (n_segs,) bool
-    ranges: np.ndarray           # (n_chosen, 2) inclusive frame ranges in the summary (whole chosen shots, or the kept middle of one)
+    chosen: np.ndarray           # (n_segs,) bool: the shot, or a sub-shot of it, is in the summary
+    ranges: np.ndarray           # (n_ranges, 2) inclusive frame ranges in the summary (chosen shots and sub-shots, or the kept middle of one)
     scorer: str                  # which scorer made the scores
     encoder: str
-    ratio: float
+    ratio: float|None            # the --ratio budget (None: --max_seconds alone)
     text: str|None = None
     notes: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)   # seconds per stage
+    selection: Selection|None = None   # the knapsack's (sub-)shots, the split shots and the budget
+    max_seconds: float|None = None     # the --max_seconds budget
+    shots: str = 'kts'                 # how the video was cut into shots: 'kts' or 'uniform:SECONDS'
 
     @property
     def summary(self)->np.ndarray:
@@ -126,14 +264,19 @@ class Summary:
 def summarize(video:str|Path, # the video file
               checkpoint:str|Path|None=None, # a trained checkpoint; None: the training-free scorer
               text:str|None=None, # title or query, for a +Text checkpoint
-              ratio:float=0.15, # summary length as a fraction of the video
+              ratio:float|None=None, # summary length as a fraction of the video (0.15 unless only `max_seconds` is given)
               fps:float=2., # steps per second
               encoder:str|FrameEncoder='efficientnet', # visual encoder (its width must match the checkpoint's)
               device=None, # torch device
               max_len:float=120., # longest shot KTS may make, in seconds
+              max_seconds:float|None=None, # summary length in seconds at most (with `ratio`, the tighter budget wins)
+              shots:str='kts', # 'kts', or 'uniform:SECONDS' for even shots of SECONDS
+              split:bool=True, # `split-long-shots`; False: the benchmark's whole shots
              )->Summary:
     "Decode, encode, segment, score and choose the shots of `video`."
-    if not 0 < ratio <= 1: raise SSPVSError(f"--ratio must be in (0, 1], got {ratio}")
+    ratio, max_seconds = check_budget(ratio, max_seconds)
+    how, secs = parse_shots(shots)
+    if how == 'uniform': _check_uniform(VideoFile(video), secs, fps)
     t = {}; t0 = time.perf_counter()
     enc = get_encoder(encoder, device)
     scorer = ModelScorer(checkpoint, enc.feat_dim, enc.name, device) if checkpoint is not None else None
@@ -144,14 +287,31 @@ def summarize(video:str|Path, # the video file
     t['setup'] = time.perf_counter() - t0
     vf = _encode(video, enc, fps, t)
     t0 = time.perf_counter()
-    cps = kts(vf.features, max_len=max(1, round(max_len * fps)))
-    cp, _ = shots_from_cps(cps, vf.picks, vf.n_frames)
-    t['kts'] = time.perf_counter() - t0; t0 = time.perf_counter()
+    if how == 'kts':
+        cps = kts(vf.features, max_len=max(1, round(max_len * fps)))
+        cp, _ = shots_from_cps(cps, vf.picks, vf.n_frames)
+    else: cp, cps = uniform_step_shots(vf.picks, vf.n_frames, round(secs * vf.fps))
+    t['kts' if how == 'kts' else 'shots'] = time.perf_counter() - t0; t0 = time.perf_counter()
     steps = scorer(vf.features, text) if scorer is not None else training_free_scores(vf.features, cps)
-    fs, ss, chosen, ranges, n2 = choose_shots(steps, vf.picks, vf.n_frames, cp, ratio)
+    sel = choose_shots(steps, vf.picks, vf.n_frames, cp, ratio, max_seconds, vf.fps, vf.features if how == 'kts' else None, split)
     t['scoring'] = time.perf_counter() - t0
-    return Summary(Path(video), vf.fps, vf.n_frames, vf.width, vf.height, vf.picks, steps, fs, cp, ss, chosen, ranges,
-                   scorer.name if scorer else TRAINING_FREE, enc.name, ratio, text, vf.notes + notes + n2, t)
+    return Summary(Path(video), vf.fps, vf.n_frames, vf.width, vf.height, vf.picks, steps, sel.frame_scores, cp, sel.shot_scores, sel.chosen, sel.ranges,
+                   scorer.name if scorer else TRAINING_FREE, enc.name, ratio, text, vf.notes + notes + sel.notes, t, sel, max_seconds,
+                   'kts' if how == 'kts' else f'uniform:{secs:g}')
+
+def uniform_step_shots(picks:np.ndarray, # (n_steps,) frame of each step
+                       n_frames:int, # frames in the video
+                       length:int, # frames per shot (at least the gap between steps)
+                      )->tuple[np.ndarray, np.ndarray]: # ((n_shots, 2) inclusive frame ranges, change points in steps)
+    "Even shots of `length` frames (`sspvs.keyshots.uniform_shots`; a last one holding no step joins the one before) and their first steps."
+    cp, picks = uniform_shots(n_frames, length), np.asarray(picks, np.int64)
+    if len(cp) > 1 and not (picks >= cp[-1, 0]).any(): cp = np.r_[cp[:-2], [[cp[-2, 0], cp[-1, 1]]]]
+    return cp, np.searchsorted(picks, cp[1:, 0])
+
+def _check_uniform(v:VideoFile, secs:float, fps:float):
+    "Uniform shots shorter than a step would hold no scored frame."
+    if round(secs * v.fps) < v.stride(fps):
+        raise SSPVSError(f"--shots uniform:{secs:g}: a shot must hold a scored frame, so it must be at least {v.stride(fps) / v.fps:.2f} s here (one frame in {v.stride(fps)} of this {v.fps:g}-fps video is scored at --fps {fps:g})")
 
 def _encode(video, enc, fps, t):
     "Decoding and encoding, timed apart (the decoder's time is measured inside the single pass)."
@@ -200,42 +360,83 @@ def write_summary_video(sm:Summary, dest:Path, max_side:int=1280, thumb_height:i
     return thumbs
 
 # %% ../nbs/15_summarize.ipynb #b323227a
+def _selection(sm:Summary)->Selection:
+    "The summary's `Selection`; for a `Summary` made without one, its shots as whole pieces."
+    if sm.selection is not None: return sm.selection
+    n = len(sm.change_points)
+    pc = np.zeros(n, bool); pc[np.flatnonzero(sm.chosen)] = True
+    return Selection(sm.frame_scores, sm.shot_scores, sm.chosen, sm.ranges, [], sm.change_points, np.arange(n), sm.shot_scores, pc, {},
+                     int(sm.summary.sum()), 'as chosen', int(sm.summary.sum()), 'whole-shots')
+
 def summary_json(sm:Summary, outputs:dict|None=None)->dict:
     "Everything about the summary that a person or a program may want, JSON-ready."
     t = lambda f: round(float(f) / sm.fps, 3)
-    shots = [dict(index=i, start_frame=int(a), end_frame=int(b), start_s=t(a), end_s=t(b + 1), score=round(float(s), 6), chosen=bool(c))
-             for i, ((a, b), s, c) in enumerate(zip(sm.change_points, sm.shot_scores, sm.chosen))]
-    idx = np.flatnonzero(sm.chosen)
-    chosen = [dict(shots[i], start_frame=int(a), end_frame=int(b), start_s=t(a), end_s=t(b + 1), whole_shot=bool(a == shots[i]['start_frame'] and b == shots[i]['end_frame']))
-              for i, (a, b) in zip(idx, sm.ranges)]
+    sel = _selection(sm); lol = sel.left_out_for_length
+    span = lambda a, b: dict(start_frame=int(a), end_frame=int(b), start_s=t(a), end_s=t(b + 1))
+    piece = lambda j: dict(span(*sel.pieces[j]), score=round(float(sel.piece_scores[j]), 6), chosen=bool(sel.piece_chosen[j]), left_out_for_length=bool(lol[j]))
+    shots = []
+    for i, ((a, b), s, c) in enumerate(zip(sm.change_points, sm.shot_scores, sm.chosen)):
+        js = np.flatnonzero(sel.piece_shot == i)
+        d = dict(index=i, **span(a, b), score=round(float(s), 6), chosen=bool(c), left_out_for_length=bool(i not in sel.splits and lol[js].any()), split=None)
+        if i in sel.splits:
+            d['split'] = dict(method=sel.splits[i], reason=f"{b - a + 1} frames, longer than the budget of {sel.budget}", pieces=[piece(j) for j in js])
+        shots.append(d)
+    chosen = []
+    for a, b in sm.ranges:          # each range lies in one piece: a chosen piece, or the kept middle of the best one
+        j = int(np.flatnonzero((sel.pieces[:, 0] <= a) & (sel.pieces[:, 1] >= b))[0]); i = int(sel.piece_shot[j])
+        sub = i in sel.splits
+        chosen.append(dict(index=i, piece=int(j - np.flatnonzero(sel.piece_shot == i)[0]) if sub else None, **span(a, b),
+                           score=round(float(sel.piece_scores[j]), 6), shot_score=shots[i]['score'], chosen=True,
+                           whole_shot=bool(a == shots[i]['start_frame'] and b == shots[i]['end_frame'])))
+    selection = dict(rule=sel.rule, rule_text=SPLIT_RULE if sel.rule == 'split-long-shots' else WHOLE_SHOTS, shots=sm.shots,
+                     budget_frames=sel.budget, budget_s=t(sel.budget), budget_from=sel.budget_from, ratio=sm.ratio, max_seconds=sm.max_seconds,
+                     sub_shot_max_frames=sel.most if sel.splits else None, sub_shot_max_s=t(sel.most) if sel.splits else None,
+                     split_shots=[dict(index=i, method=m, n_pieces=int((sel.piece_shot == i).sum())) for i, m in sel.splits.items()],
+                     n_pieces=len(sel.pieces), n_chosen_pieces=int(sel.piece_chosen.sum()),
+                     left_out_for_length=[dict(index=int(sel.piece_shot[j]), **span(*sel.pieces[j]), score=round(float(sel.piece_scores[j]), 6))
+                                          for j in np.flatnonzero(lol)])
     return dict(video=str(sm.video), scorer=sm.scorer, encoder=sm.encoder, text=sm.text, ratio=sm.ratio,
                 fps=round(sm.fps, 6), n_frames=sm.n_frames, duration_s=t(sm.n_frames), width=sm.width, height=sm.height,
                 n_steps=len(sm.picks), n_shots=len(shots), summary_frames=int(sm.summary.sum()), summary_s=t(sm.summary.sum()),
-                chosen=chosen, shots=shots, notes=sm.notes,
+                selection=selection, chosen=chosen, shots=shots, notes=sm.notes,
                 timings_s={k: round(v, 3) for k, v in sm.timings.items()}, outputs=outputs or {})
 
 def plot_summary(sm:Summary, thumbs:list|None=None):
-    "The score curve with the shots (chosen ones shaded) and a strip of the chosen shots' keyframes."
+    "The score curve with the shots (chosen ones shaded, split ones with their sub-shot cuts, ones left out for their length hatched) and a strip of the chosen shots' keyframes."
     n_rows = 2 if thumbs else 1
     from matplotlib.figure import Figure
+    from matplotlib.transforms import blended_transform_factory
+    sel = _selection(sm); lol = sel.left_out_for_length
     fig = Figure(figsize=(10, 2.8 + 1.6 * (n_rows - 1)))
     axs = fig.subplots(n_rows, 1, squeeze=False, gridspec_kw=dict(height_ratios=[2.2, 1.3][:n_rows]))
-    ax = axs[0, 0]
-    secs = np.arange(sm.n_frames) / sm.fps
-    for a, b in sm.ranges: ax.axvspan(a / sm.fps, (b + 1) / sm.fps, color='tab:orange', alpha=.3, lw=0)
-    for a, _ in sm.change_points[1:]: ax.axvline(a / sm.fps, color='0.6', lw=.6)
+    ax = axs[0, 0]; fps = sm.fps
+    secs = np.arange(sm.n_frames) / fps
+    for a, b in sm.ranges: ax.axvspan(a / fps, (b + 1) / fps, color='tab:orange', alpha=.3, lw=0)
+    for a, b in sel.pieces[lol]: ax.axvspan(a / fps, (b + 1) / fps, fill=False, hatch='///', edgecolor='tab:red', lw=0, alpha=.5)
+    for a, _ in sm.change_points[1:]: ax.axvline(a / fps, color='0.6', lw=.6)
+    tr = blended_transform_factory(ax.transData, ax.transAxes)
+    for i, m in sel.splits.items():
+        for a, _ in sel.pieces[sel.piece_shot == i][1:]: ax.axvline(a / fps, color='tab:purple', lw=.9, ls=(0, (2, 2)))
+        a, b = sm.change_points[i]
+        ax.text((a + b + 1) / 2 / fps, .97, f'split ({m})', transform=tr, ha='center', va='top', fontsize=7, color='tab:purple', bbox=dict(fc='white', ec='none', pad=.5))
     ax.plot(secs, sm.frame_scores, color='tab:blue', lw=1.2, label='step score')
-    ax.set_xlim(0, sm.n_frames / sm.fps); ax.set_xlabel('time (s)'); ax.set_ylabel('score')
-    ax.plot([], [], color='tab:orange', alpha=.5, lw=6, label=f'chosen: {int(sm.chosen.sum())} of {len(sm.chosen)} shots')
-    ax.legend(loc='center left', bbox_to_anchor=(1.005, .5), fontsize=8, frameon=False)
-    ax.set_title(f"{sm.video.name}: {sm.summary.sum() / sm.fps:.1f} s of {sm.n_frames / sm.fps:.1f} s ({sm.encoder} features)\n"
-                 f"scorer: {sm.scorer}", fontsize=9)
+    ax.set_xlim(0, sm.n_frames / fps); ax.set_xlabel('time (s)'); ax.set_ylabel('score')
+    what = f'{int(sel.piece_chosen.sum())} of {len(sel.pieces)} (sub-)shots' if sel.splits else f'{int(sm.chosen.sum())} of {len(sm.chosen)} shots'
+    ax.plot([], [], color='tab:orange', alpha=.5, lw=6, label=f'chosen: {what}')
+    if sel.splits: ax.plot([], [], color='tab:purple', lw=.9, ls=(0, (2, 2)), label=f'sub-shot cut ({len(sel.splits)} shot{"s" if len(sel.splits) > 1 else ""} longer\nthan the budget {"were" if len(sel.splits) > 1 else "was"} split)')
+    hs, ls = ax.get_legend_handles_labels()
+    if lol.any():
+        from matplotlib.patches import Patch
+        hs.append(Patch(fill=False, hatch='///', edgecolor='tab:red', lw=0, alpha=.5)); ls.append('left out only\nfor its length')
+    ax.legend(hs, ls, loc='center left', bbox_to_anchor=(1.005, .5), fontsize=8, frameon=False)
+    ax.set_title(f"{sm.video.name}: {sm.summary.sum() / fps:.1f} s of {sm.n_frames / fps:.1f} s; budget {sel.budget / fps:.1f} s ({sel.budget_from}); "
+                 f"rule: {sel.rule}; {sm.encoder} features\nscorer: {sm.scorer}", fontsize=9)
     if thumbs:
         ax = axs[1, 0]
         ax.imshow(np.concatenate([np.pad(im, ((0, 0), (2, 2), (0, 0)), constant_values=255) for _, im in thumbs], 1))
         w = thumbs[0][1].shape[1] + 4
-        ax.set_xticks([w * (i + .5) for i in range(len(thumbs))], [f'{f / sm.fps:.1f} s' for f, _ in thumbs], fontsize=8)
-        ax.set_yticks([]); ax.set_title('keyframes of the chosen shots', fontsize=9)
+        ax.set_xticks([w * (i + .5) for i in range(len(thumbs))], [f'{f / fps:.1f} s' for f, _ in thumbs], fontsize=8)
+        ax.set_yticks([]); ax.set_title('keyframes of the chosen (sub-)shots', fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -271,26 +472,32 @@ def write_outputs(sm:Summary, out:str|Path|None=None, max_side:int=1280)->dict[s
 def sspvs_summarize(video:Param("the video to summarize", str),
                     checkpoint:Param("a trained checkpoint (.safetensors); default: the training-free scorer", str)=None,
                     text:Param("title or query of the video, read by +Text checkpoints", str)=None,
-                    ratio:Param("summary length as a fraction of the video", float)=0.15,
+                    ratio:Param("summary length as a fraction of the video (default 0.15, unless --max_seconds alone is given)", str)=None,
+                    max_seconds:Param("summary length in seconds at most; given with --ratio, the tighter budget wins", str)=None,
+                    shots:Param("how the video is cut into shots: kts, or uniform:SECONDS for even shots (e.g. uniform:2)", str)='kts',
                     out:Param("output folder (default: the video's folder)", str)=None,
                     fps:Param("steps per second", float)=2.,
                     encoder:Param("visual encoder", str, choices=list(ENCODERS))='efficientnet',
                     device:Param("torch device (default: CUDA when available)", str)=None,
                     max_side:Param("longest side of the summary video in pixels", int)=1280):
-    "Summarize a video: a summary mp4, a JSON of the chosen shots with times and scores, and a PNG of scores and keyframes."
+    "Summarize a video: a summary mp4, a JSON of the chosen shots with times and scores, and a PNG of scores and keyframes. Shots longer than the budget are split (rule `split-long-shots`)."
     with cli_errors('sspvs-summarize'):
-        if not 0 < ratio <= 1: raise SSPVSError(f"--ratio must be in (0, 1], got {ratio}")
+        ratio, max_seconds = check_budget(ratio, max_seconds)
+        how, secs = parse_shots(shots)
         if fps <= 0: raise SSPVSError(f"--fps must be positive, got {fps}")
-        VideoFile(video)                                    # fail fast on a bad video ...
+        v = VideoFile(video)                                # fail fast on a bad video ...
+        if how == 'uniform': _check_uniform(v, secs, fps)
         check_out_path(output_paths(video, out)['mp4'].parent)  # ... or output folder (created only when the outputs are written)
         if checkpoint is not None:                          # ... or checkpoint, before the slow work and before any folder exists
             from sspvs.learner import read_checkpoint
             read_checkpoint(checkpoint)
-        sm = summarize(video, checkpoint, text, ratio, fps, encoder, device)
+        sm = summarize(video, checkpoint, text, ratio, fps, encoder, device, max_seconds=max_seconds, shots=shots)
         paths = write_outputs(sm, out, max_side)
         for n in sm.notes: print(f"note: {n}", file=sys.stderr)
-        real = sm.n_frames / sm.fps; spent = sum(sm.timings.values())
+        real = sm.n_frames / sm.fps; spent = sum(sm.timings.values()); sel = sm.selection
         print(f"{sm.video.name}: {int(sm.chosen.sum())} of {len(sm.chosen)} shots, {sm.summary.sum() / sm.fps:.1f} s of {real:.1f} s; scorer: {sm.scorer}")
+        print(f"budget {sel.budget / sm.fps:.1f} s ({sel.budget_from}); " + (f"split {len(sel.splits)} shot{'s' if len(sel.splits) > 1 else ''} longer than the budget "
+              f"({', '.join(f'shot {i}: {int((sel.piece_shot == i).sum())} pieces by {m}' for i, m in sel.splits.items())})" if sel.splits else "no shot was longer than the budget"))
         print(f"took {spent:.1f} s ({real / spent:.1f}x real time): " + ', '.join(f"{k} {v:.2f} s" for k, v in sm.timings.items()))
         for p in paths.values(): print(f"wrote {p}")
 

@@ -362,8 +362,20 @@ def test_real_clip_summarize_and_features(tmp_path):
     for s in js['chosen']:                                           # and no chosen shot runs across a cut
         inside = [c for c in cuts if s['start_frame'] + step < c <= s['end_frame'] - step]
         assert not inside, (s, cuts)
-    v = VideoFile(tmp_path/'out'/'big_buck_bunny_0_30_summary.mp4'); list(v.frames())
-    assert v.n_frames == js['summary_frames']
+    # the top-scored content is in the summary: the best shot (4-12 s, 8 s) is longer than the 4.5-s budget, so it was split (split-long-shots)
+    pieces = [p for sh in js['shots'] for p in (sh['split']['pieces'] if sh['split'] else [sh])]
+    top = max(p['score'] for p in pieces)
+    assert max(c['score'] for c in js['chosen']) == top, (js['chosen'], top)
+    best = max(js['shots'], key=lambda sh: sh['score'])
+    assert best['end_frame'] - best['start_frame'] + 1 > js['selection']['budget_frames'] == 108 and best['split']
+    assert any(c['index'] == best['index'] for c in js['chosen'])
+    # it plays: PyAV decodes every frame of it, and its duration is the summary's
+    import av
+    with av.open(str(tmp_path/'out'/'big_buck_bunny_0_30_summary.mp4')) as c:
+        st = c.streams.video[0]
+        n_dec = sum(1 for _ in c.decode(st))
+        dur = float(st.duration * st.time_base) if st.duration else c.duration / 1e6
+    assert n_dec == js['summary_frames'] and abs(dur - js['summary_s']) <= 1.5 / js['fps'], (n_dec, dur, js['summary_s'])
     import matplotlib.image as mpimg
     img = mpimg.imread(tmp_path/'out'/'big_buck_bunny_0_30_summary.png')
     assert img.shape[0] > 200 and img.shape[1] > 400 and img[..., :3].std() > 0.05   # a figure was drawn, not a blank image

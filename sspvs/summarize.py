@@ -496,8 +496,9 @@ def sspvs_summarize(video:Param("the video to summarize", str),
         for n in sm.notes: print(f"note: {n}", file=sys.stderr)
         real = sm.n_frames / sm.fps; spent = sum(sm.timings.values()); sel = sm.selection
         print(f"{sm.video.name}: {int(sm.chosen.sum())} of {len(sm.chosen)} shots, {sm.summary.sum() / sm.fps:.1f} s of {real:.1f} s; scorer: {sm.scorer}")
-        print(f"budget {sel.budget / sm.fps:.1f} s ({sel.budget_from}); " + (f"split {len(sel.splits)} shot{'s' if len(sel.splits) > 1 else ''} longer than the budget "
-              f"({', '.join(f'shot {i}: {int((sel.piece_shot == i).sum())} pieces by {m}' for i, m in sel.splits.items())})" if sel.splits else "no shot was longer than the budget"))
+        print(f"budget {sel.budget / sm.fps:.1f} s ({sel.budget_from}); " + (f"split {len(sel.splits)} shot{'s' if len(sel.splits) > 1 else ''} longer than {sel.most / sm.fps:.1f} s "
+              f"(the budget or the median shot, whichever is shorter): " + ', '.join(f'shot {i} into {int((sel.piece_shot == i).sum())} ({m})' for i, m in sel.splits.items())
+              if sel.splits else "no shot was split"))
         print(f"took {spent:.1f} s ({real / spent:.1f}x real time): " + ', '.join(f"{k} {v:.2f} s" for k, v in sm.timings.items()))
         for p in paths.values(): print(f"wrote {p}")
 

@@ -148,6 +148,7 @@ def test_uniform_shots_and_max_seconds_cli(clips, tmp_path):
     r = run('sspvs-summarize', clips['scenes'], '--out', tmp_path, '--shots', 'uniform:2', '--max_seconds', '1.5', '--ratio', '0.3')
     assert r.returncode == 0, r.stderr
     assert 'budget 1.5 s (--max_seconds 1.5, tighter than --ratio 0.3 of 13.0 s)' in r.stdout
+    assert 'split 6 shots longer than 1.5 s (the budget or the median shot, whichever is shorter): shot 0 into 2 (even)' in r.stdout
     js = json.loads((tmp_path/'scenes_summary.json').read_text())
     sel = js['selection']
     assert sel['shots'] == 'uniform:2' and sel['budget_frames'] == 37 and sel['ratio'] == 0.3 and sel['max_seconds'] == 1.5

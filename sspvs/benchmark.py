@@ -8,7 +8,7 @@ import json, time, datetime
 from pathlib import Path
 import numpy as np, torch
 
-from .core import SSPVSError, DATA_ENV, data_path, atomic_path, save_json, get_device, cli_errors, set_seed
+from .core import SSPVSError, DATA_ENV, data_path, atomic_path, save_json, get_device, cli_errors, set_seed, set_deterministic, rank_threads
 from fastcore.script import call_parse, Param, store_true
 from .data import STANDARD, Split, load_benchmarks, load_splits, get_record, split_file, minmax
 from .keyshots import KNAPSACKS
@@ -28,10 +28,10 @@ __all__ = ['SETTINGS', 'DATASETS', 'OFFICIAL_STAGES', 'OFFICIAL_REPEAT', 'MODEL_
            'label_subset', 'select_epochs', 'published_f1_only', 'model_config', 'train_config', 'split_baselines',
            'fit_ridge', 'linear_probe', 'checkpoint_feat_dim', 'make_model', 'dist_env', 'run_split', 'default_out',
            'check_config', 'check_run_inputs', 'prepare_run', 'text_recipe', 'run_benchmark', 'grid_cells',
-           'rank_device', 'start_dist', 'share', 'run_cells', 'resolve_config', 'set_threads', 'default_workers',
-           'sspvs_benchmark', 'sspvs_train', 'METRICS', 'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name',
-           'aggregate', 'results_markdown', 'plot_splits', 'plot_scores', 'vs_probe', 'probe_summary', 'probe_markdown',
-           'write_outputs']
+           'rank_device', 'start_dist', 'worker_device', 'share', 'run_cells', 'resolve_config', 'set_threads',
+           'default_workers', 'sspvs_benchmark', 'sspvs_train', 'METRICS', 'SELECTIONS', 'PROBE_SELECTION',
+           'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown', 'plot_splits', 'plot_scores', 'vs_probe',
+           'probe_summary', 'probe_markdown', 'write_outputs']
 
 # %% ../nbs/12_benchmark.ipynb #cc3d86d6
 SETTINGS = ('canonical', 'augmented', 'transfer')
@@ -631,24 +631,43 @@ def _files(paths:tuple)->dict:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore'); return load_benchmarks(list(paths))
 
-def _pool_run(paths:tuple, threads:int, cell:dict, index:int, seed:int, device):
-    "One run in a worker process."
+def worker_device(device, # the device asked for (None: CUDA when available)
+                  k:int, # the worker's number, 0..workers-1
+                 )->str|None:
+    "Worker `k`'s device: `cuda:(k % n)` when CUDA (unnumbered) is asked for and there are n > 1 devices, else `device`."
+    if (device is None or str(device) == 'cuda') and torch.cuda.is_available() and torch.cuda.device_count() > 1:
+        return f'cuda:{k % torch.cuda.device_count()}'
+    return device
+
+_WORKER = {}
+def _pool_init(numbers, threads:int, deterministic:bool):
+    "A worker process starts: takes its number, its torch thread count and the parent's determinism."
+    _WORKER['k'] = numbers.get()
     torch.set_num_threads(threads)
+    if deterministic: set_deterministic()
+
+def _pool_run(paths:tuple, cell:dict, index:int, seed:int, device):
+    "One run in a worker process, on the worker's own device."
+    device = worker_device(device, _WORKER.get('k', 0))
+    if device is not None and torch.device(device).type == 'cuda' and torch.device(device).index is not None: torch.cuda.set_device(torch.device(device))
     _run_job(_files(paths), cell, index, seed, device)
 
 def _pool_runs(cells:list[dict], seeds, device, workers:int, progress:bool=True):
     "Train every run of `cells` in `workers` local processes (spawned, each with this process's torch thread count), the largest first; afterwards every run is finished."
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
-    from sspvs.benchmark import _pool_run   # the package's own: a spawned process imports it by name (in a notebook this module is __main__)
+    from sspvs.benchmark import _pool_run, _pool_init   # the package's own: a spawned process imports it by name (in a notebook this module is __main__)
     jobs = sorted(_jobs(cells, seeds), key=_cost, reverse=True)
     if workers < 2 or len(jobs) < 2: return   # nothing to share: the runs go on in this process
     for c in cells: prepare_run(c['out'], c['inputs'], c['dataset'], c['setting'], c['pretrained'], c['text'])
     lean = lambda c: dict({k: c[k] for k in ('out', 'dataset', 'setting', 'pretrained', 'text')}, inputs=(None, *c['inputs'][1:]))   # no open files
     paths = {id(c): tuple(str(f.path) for f in c['inputs'][0].values()) for c in cells}
-    ex = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context('spawn'))
+    n, ctx = min(workers, len(jobs)), mp.get_context('spawn')
+    numbers = ctx.Queue()
+    for k in range(n): numbers.put(k)   # worker k runs on cuda:(k % devices) (`worker_device`)
+    ex = ProcessPoolExecutor(n, mp_context=ctx, initializer=_pool_init, initargs=(numbers, torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()))
     try:
-        futs = [ex.submit(_pool_run, paths[id(c)], torch.get_num_threads(), lean(c), i, s, device) for c, i, s in jobs]
+        futs = [ex.submit(_pool_run, paths[id(c)], lean(c), i, s, device) for c, i, s in jobs]
         for f in tqdm(as_completed(futs), total=len(futs), desc=f'runs ({min(workers, len(jobs))} processes)', disable=not progress): f.result()
     except BaseException:
         ex.shutdown(wait=False, cancel_futures=True); raise
@@ -730,9 +749,10 @@ def _folds(folds:str|None)->list[int]|None:
 
 # %% ../nbs/12_benchmark.ipynb #14c93fe9
 def set_threads(threads:int|None, preset:str, device)->int:
-    "CPU threads for torch: as given; else 1 for the small preset on the CPU (see above), torch's default otherwise."
+    "CPU threads for torch: as given; else 1 for the small preset on the CPU (see above), under torchrun this process's share of the CPUs (`rank_threads`), torch's default otherwise."
     if threads is not None and threads < 1: raise SSPVSError(f"--threads must be at least 1, got {threads}")
     if threads is None and preset == 'small' and get_device(device).type == 'cpu': threads = 1
+    if threads is None: threads = rank_threads()   # torchrun's OMP_NUM_THREADS=1 would leave the probe, scoring and collation on one thread
     if threads is not None: torch.set_num_threads(threads)
     return torch.get_num_threads()
 
@@ -743,7 +763,7 @@ def default_workers(workers:int|None, preset:str, device)->int:
     if preset != 'small' or get_device(device).type != 'cpu': return 1
     return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
 
-def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, pretrained, text, progress, figures, overrides, prog, out_name=None, threads=None, workers=None):
+def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, pretrained, text, progress, figures, overrides, prog, out_name=None, threads=None, workers=None, deterministic=False):
     data = (data or None) if not isinstance(data, str) else [data]
     if data is not None and len(data) == 1: data = data[0]
     synthetic = data is None
@@ -752,6 +772,8 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
     started = start_dist()
     try:
         device = rank_device(device, local, world)
+        if world > 1 and get_device(device).type == 'cuda': torch.cuda.set_device(get_device(device).index or 0)   # this process's GPU is its current one
+        if deterministic: set_deterministic()
         n_threads = set_threads(threads, preset, device)
         workers = default_workers(workers, preset, device) if world == 1 else 1   # under torchrun the processes are torchrun's
         targets = _targets(data, dataset)
@@ -839,6 +861,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
                     device:Param("cpu, cuda or cuda:N (default: CUDA when available)", str)=None,
                     threads:Param("CPU threads for torch (default: 1 with the small preset on CPU, else torch's default)", int)=None,
                     workers:Param("processes that share the runs (default: one per CPU core with the small preset on CPU, else 1; under torchrun: torchrun's)", int)=None,
+                    deterministic:Param("deterministic GPU kernels (torch.use_deterministic_algorithms, cuBLAS workspace): repeatable on a GPU, slower", store_true)=False,
                     pretrained:Param("fine-tune from this sspvs-pretrain checkpoint (best.safetensors)", str)=None,
                     text:Param("+Text: guide stage 1 with each video's text", store_true)=False,
                     no_figures:Param("do not draw figures", store_true)=False,
@@ -847,7 +870,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
     with cli_errors('sspvs-benchmark'):
         _run_cli(data, dataset, setting, splits, out, preset, seeds, _folds(folds), device, pretrained, text, not no_progress, not no_figures,
                  _overrides(locals()),
-                 'sspvs-benchmark', threads=threads, workers=workers)
+                 'sspvs-benchmark', threads=threads, workers=workers, deterministic=deterministic)
 
 @call_parse
 def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled synthetic benchmark)", str, nargs='*')=None,
@@ -875,6 +898,7 @@ def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled 
                 d_ff:Param("override: feed-forward width", int)=None,
                 device:Param("cpu, cuda or cuda:N (default: CUDA when available)", str)=None,
                 threads:Param("CPU threads for torch (default: 1 with the small preset on CPU, else torch's default)", int)=None,
+                deterministic:Param("deterministic GPU kernels (torch.use_deterministic_algorithms, cuBLAS workspace): repeatable on a GPU, slower", store_true)=False,
                 pretrained:Param("fine-tune from this sspvs-pretrain checkpoint (best.safetensors)", str)=None,
                 text:Param("+Text: guide stage 1 with each video's text", store_true)=False,
                 no_figures:Param("do not draw figures", store_true)=False,
@@ -886,4 +910,4 @@ def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled 
         if setting == 'all': raise SSPVSError("sspvs-train runs one setting: --setting all is sspvs-benchmark's")
         _run_cli(data, dataset, setting, splits, out, preset, (seed,), [split], device, pretrained, text, not no_progress, not no_figures,
                  _overrides(locals()),
-                 'sspvs-train', out_name=lambda ds: f"{ds}-{setting}-split{split}", threads=threads, workers=1)   # one run: nothing to share
+                 'sspvs-train', out_name=lambda ds: f"{ds}-{setting}-split{split}", threads=threads, workers=1, deterministic=deterministic)   # one run: nothing to share

@@ -5,15 +5,15 @@
 #   GPU_CHECK_DEVICE=cuda:1 bash benchmarks/gpu_check.sh
 #   PYTHON=/path/to/python bash benchmarks/gpu_check.sh     # default: $VIRTUAL_ENV's, else ./.venv's, else python3
 #
-# Runs, each under its own time limit (90 + 60 + 40 + 110 + 60 + 40 + 40 + 90 + 60 = 590 s: under 10 minutes in all), on GPU_CHECK_DEVICE:
+# Runs, each under its own time limit (80 + 50 + 35 + 120 + 75 + 40 + 40 + 100 + 50 = 590 s: under 10 minutes in all), on GPU_CHECK_DEVICE:
 #   1. the CUDA tests: every test in tests/ that is skipped without CUDA (found by reading the tests, see below), with that device as 'cuda';
 #   2. an AMP training step of the full (official, 37.8 M) model at batch 4 x 512 steps, in precision auto, fp16 (loss scaling) and fp32;
 #   3. inference throughput of the full model (`sspvs.learner.predict`, batch 4) in auto and fp32;
 #   4. one short official-preset run: `sspvs-train --preset official --epochs 3` on the bundled synthetic benchmark;
-#   5. +Text on CUDA: `sspvs-train --text` (small preset, 2 epochs; the bundled text encoder);
+#   5. +Text on CUDA: `sspvs-train --text` (small preset, 1 epoch; the bundled text encoder);
 #   6. fp16 with a resume: `fit` in fp16, deterministic, 2 epochs straight and 1 + 1 resumed: the loss scaler comes back and the weights agree;
 #   7. what --deterministic costs: training steps/s of the full model with deterministic algorithms on and off, and two deterministic runs compared;
-#   8. the torchrun benchmark: `sspvs-benchmark` (small preset, 2 epochs, deterministic) on 2 ranks against one process: the same results, and the times;
+#   8. the torchrun benchmark: `sspvs-benchmark` (small preset, 1 epoch, splits 0 and 1, deterministic) on 2 ranks against one process: the same results, and the times;
 #   9. 2-process DDP pretraining with a resume: `torchrun --nproc_per_node=2 sspvs-pretrain --preset quick` on a synthetic corpus, 1 epoch then
 #      resumed to 2 (NCCL: needs 2 GPUs; on one GPU it says so and is skipped).
 # then prints one table (step, status, seconds, result). Exit status 0 when every step passed or was skipped, 1 when one failed,
@@ -62,9 +62,10 @@ step() {   # step NAME LIMIT_S COMMAND...: run under a time limit, keep its log,
     printf '%s\t%s\t%s\t%s\n' "$name" "$status" "$(( $(date +%s) - t0 ))" "$res" >> "$ROWS"
     tail -3 "$log"
 }
-sspvs() {   # sspvs MODULE FUNCTION ARGS...: a console script run by $PY (not whatever is first on PATH)
+sspvs() {   # sspvs MODULE FUNCTION ARGS...: a console script run by $PY (not whatever is first on PATH), from a script file as its wrapper is
     local mod=$1 fn=$2; shift 2
-    "$PY" -c "import sys; sys.argv[0] = '${fn//_/-}'; from sspvs.$mod import $fn; $fn()" "$@"
+    printf 'import sys\nfrom sspvs.%s import %s\nif __name__ == "__main__":\n    sys.argv[0] = "%s"\n    %s()\n' "$mod" "$fn" "${fn//_/-}" "$fn" > "$OUT/$fn.py"
+    "$PY" "$OUT/$fn.py" "$@"
 }
 export -f sspvs; export PY DEV OUT NGPU IDX
 
@@ -87,10 +88,10 @@ EOF
     echo "RESULT $n CUDA test(s) on $DEV: $(tail -1 "$OUT/pytest.txt")"; return $rc
 }
 export -f cuda_tests
-step cuda-tests 90 bash -c cuda_tests
+step cuda-tests 80 bash -c cuda_tests
 
 # 2. an AMP training step of the full model, in auto, fp16 (loss scaling) and fp32
-step amp-train-step 60 "$PY" - "$DEV" <<'EOF'
+step amp-train-step 50 "$PY" - "$DEV" <<'EOF'
 import sys, time, torch
 from sspvs.learner import ModelConfig, build_summarizer, masked_mse, resolve_precision, precision_autocast
 dev = torch.device(sys.argv[1]); torch.cuda.set_device(dev); res = {}
@@ -118,7 +119,7 @@ print("RESULT finite loss and weights, fp32 scores; " + ', '.join(f"{k} {v:.1f} 
 EOF
 
 # 3. inference throughput of the full model
-step inference 40 "$PY" - "$DEV" <<'EOF'
+step inference 35 "$PY" - "$DEV" <<'EOF'
 import sys, time, numpy as np, torch
 from sspvs.learner import ModelConfig, build_summarizer, predict, resolve_precision
 dev = torch.device(sys.argv[1]); torch.cuda.set_device(dev)
@@ -159,12 +160,12 @@ export -f result_line
 # 4. one short official-preset run (synthetic benchmark, split 0, seed 0, 3 epochs)
 short_run() { sspvs benchmark sspvs_train --dataset tvsum --preset official --epochs 3 --device "$DEV" --out "$OUT/official-run" --no_progress --no_figures && result_line "$OUT/official-run"; }
 export -f short_run
-step official-run 110 bash -c short_run
+step official-run 120 bash -c short_run
 
 # 5. +Text on CUDA: the text encoder and its projection on the GPU
-text_run() { sspvs benchmark sspvs_train --dataset tvsum --preset small --text --epochs 2 --device "$DEV" --out "$OUT/text-run" --no_progress --no_figures && result_line "$OUT/text-run"; }
+text_run() { sspvs benchmark sspvs_train --dataset tvsum --preset small --text --epochs 1 --device "$DEV" --out "$OUT/text-run" --no_progress --no_figures && result_line "$OUT/text-run"; }
 export -f text_run
-step text-run 60 bash -c text_run
+step text-run 75 bash -c text_run
 
 # 6. fp16 with loss scaling, resumed: the scaler's state comes back with the checkpoint
 step fp16-resume 40 "$PY" - "$DEV" "$OUT/fp16" <<'EOF'
@@ -225,10 +226,9 @@ EOF
 
 # 8. the torchrun benchmark: 2 ranks against one process (on one GPU both ranks share it: the process group is gloo, the runs independent)
 torchrun_bench() {
-    local args="--dataset tvsum --setting canonical --preset small --epochs 2 --seeds 1 --folds 0,1 --deterministic --device $DEV --no_progress --no_figures"
-    printf 'import sys\nsys.argv[0] = "sspvs-benchmark"\nfrom sspvs.benchmark import sspvs_benchmark\nsspvs_benchmark()\n' > "$OUT/bench.py"
-    local t0=$(date +%s); sspvs benchmark sspvs_benchmark $args --out "$OUT/bench1" || return $?
-    local t1=$(date +%s); "$PY" -m torch.distributed.run --standalone --nproc_per_node=2 "$OUT/bench.py" $args --out "$OUT/bench2" || return $?
+    local args="--dataset tvsum --setting canonical --preset small --epochs 1 --seeds 1 --folds 0,1 --deterministic --device $DEV --no_progress --no_figures"
+    local t0=$(date +%s); sspvs benchmark sspvs_benchmark $args --workers 1 --out "$OUT/bench1" || return $?     # also writes $OUT/sspvs_benchmark.py
+    local t1=$(date +%s); "$PY" -m torch.distributed.run --standalone --nproc_per_node=2 "$OUT/sspvs_benchmark.py" $args --out "$OUT/bench2" || return $?
     local t2=$(date +%s)
     "$PY" - "$OUT/bench1" "$OUT/bench2" $((t1 - t0)) $((t2 - t1)) <<'EOF'
 import json, sys, pathlib
@@ -241,7 +241,7 @@ sys.exit(0 if same else 1)
 EOF
 }
 export -f torchrun_bench
-step torchrun-benchmark 90 bash -c torchrun_bench
+step torchrun-benchmark 100 bash -c torchrun_bench
 
 # 9. 2-process DDP pretraining (NCCL, one GPU a process) with a resume
 ddp_pretrain() {
@@ -257,7 +257,7 @@ print(f"RESULT 2 processes, resumed after epoch 1: epochs {[e['epoch'] for e in 
 EOF
 }
 export -f ddp_pretrain
-step ddp-pretrain 60 bash -c ddp_pretrain
+step ddp-pretrain 50 bash -c ddp_pretrain
 
 echo
 echo "| step | status | seconds | result |"

@@ -231,10 +231,9 @@ def f1_na(record)->str|None:
 def rank_ready(record:VideoRecord, # the video
                rank:str='otani', # the rank convention
               )->VideoRecord:
-    "Check that the video can be rank-evaluated under `rank` (shots only for 'summary'); a one-line `SSPVSError` otherwise."
+    "Check that the video can be rank-evaluated under `rank`: annotations (user_scores or user_summary), and shots for 'summary' only; a one-line `SSPVSError` otherwise."
     if check_rank(rank) == 'summary': return record.require('evaluate')
-    if record.user_summary is None and getattr(record, 'user_scores', None) is None:
-        raise SSPVSError(f"{_where(record)}: 'user_summary' is missing; rank correlation needs user_summary or user_scores")
+    if record.user_summary is None and getattr(record, 'user_scores', None) is None: record.require('evaluate')   # no annotations: the refusal names every missing key
     return record
 
 def tie_report(means, # (n_segs,) the shots' mean scores (`sspvs.keyshots.shot_scores`)

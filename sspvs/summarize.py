@@ -61,10 +61,11 @@ class ModelScorer:
                  feat_dim:int, # the encoder's feature width
                  encoder:str='', # the encoder's name, for the error message
                  device=None):
-        from sspvs.learner import read_checkpoint, load_summarizer
+        from sspvs.learner import read_checkpoint, load_summarizer, resolve_precision
         self.path, self.device = Path(checkpoint), get_device(device)
         self.ck = read_checkpoint(self.path)
         self.model = load_summarizer(self.path, feat_dim=feat_dim, data=f"the {encoder} encoder" if encoder else None, device=self.device)
+        self.precision = resolve_precision(getattr(self.model, 'train_precision', None) or 'auto', self.device)   # as `predict`: the checkpoint's precision
         self.uses_text = self.ck.config.get('text_dim') is not None
         self.text_encoder = _text_encoder(self.ck, self.device) if self.uses_text else None
         self.name = f"model: {self.path.name}" + (' (+Text)' if self.uses_text else '')
@@ -76,7 +77,9 @@ class ModelScorer:
         if self.uses_text:
             info = dict(category='', query=text or '', title=text or '', description='')
             t = self.text_encoder([info])['sentence'].float()
-        return self.model(x, torch.ones(x.shape[:2], dtype=torch.bool, device=self.device), text=t)['scores'][0].float().cpu().numpy()
+        from sspvs.learner import precision_autocast
+        with precision_autocast(self.device, self.precision):
+            return self.model(x, torch.ones(x.shape[:2], dtype=torch.bool), text=t)['scores'][0].float().cpu().numpy()
 
 # %% ../nbs/15_summarize.ipynb #a7c1e001
 SHOTS_FORMS = "kts or uniform:SECONDS with SECONDS > 0 (e.g. uniform:2)"

@@ -80,3 +80,10 @@ def test_noise_is_found(out, what):
                                   'no/such/folder: not found\n', 'https://github.com/x/y/tree/main/nbs\n'])
 def test_clean_outputs_pass(text):
     assert R.cell_problems(_cell('x = 1', [_out(text)]), set()) == []
+
+
+def test_cell_ids_are_unique():
+    "nbformat renames a duplicate cell id when it reads the notebook (and warns): each id once per notebook"
+    for p in NBS:
+        ids = [c.get('id') for c in json.loads(p.read_text())['cells']]
+        assert len(ids) == len(set(ids)), (p.name, sorted({i for i in ids if ids.count(i) > 1}))

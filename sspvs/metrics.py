@@ -11,7 +11,7 @@ from fastcore.script import call_parse, Param
 from .core import SSPVSError, cli_errors, atomic_path, save_json
 from .keyshots import (KNAPSACKS, check_knapsack, upsample, shot_scores, select_shots, choose_shots, summary_layout, official_values,
                             exact_ints, optimal_subsets, TIE_LIMIT, uniform_shots)
-from .data import BenchmarkFile, VideoRecord, dataset_name
+from .data import BenchmarkFile, VideoRecord, dataset_name, as_records
 from .annotations import Annotation, read_tvsum, read_summe, read_summe_shots, SUMME_SHOTS
 
 # %% auto #0
@@ -238,18 +238,26 @@ def tie_summary(videos:dict, # key -> evaluate_video(..., ties=True) results
                 f1_max=float(np.mean([x['f1_max'] for x in t])), f1_range=float(np.mean([x['f1_max'] - x['f1_min'] for x in t])),
                 exhaustive=all(x['ties_exhaustive'] for x in t))
 
-def evaluate(records, # VideoRecords (a BenchmarkFile, a list)
-             predictions:dict, # key or full key -> (n_steps,) step scores
-             metric:str='avg', # 'avg' or 'max' over annotators for F1
+def _metric_of(records:list, metric:str|None, source:str)->tuple[str, str]:
+    "The F1 metric and where it comes from: 'given', or the dataset's (SumMe: max over annotators; every other: avg)."
+    if metric is not None: _check_metric(metric); return metric, 'given'
+    names = sorted({dataset_name(Path(getattr(r, 'source', None) or '').stem) or 'unnamed' for r in records})
+    if 'summe' in names and len(names) > 1: raise SSPVSError(f"{source}: the videos mix SumMe (F1: max over annotators) with {', '.join(n for n in names if n != 'summe')} (avg): give metric='max' or 'avg'")
+    return ('max' if names == ['summe'] else 'avg'), f"dataset {', '.join(names)}"
+
+def evaluate(records, # the videos: a BenchmarkFile (a mapping key -> VideoRecord), a list of records, or one record
+             predictions:dict, # video key ('video_4') or full key ('eccv16_dataset_tvsum_google_pool5/video_4') -> (n_steps,) step scores
+             metric:str|None=None, # 'avg' or 'max' over annotators for F1; None: the dataset's, max on SumMe and avg elsewhere, as every paper
              source:str='predictions', # names the predictions in error messages (e.g. the file name)
              ratio:float=0.15, # the summary's length budget
              knapsack:str='official', # the convention: 'official' (SSPVS) or 'exact' (the common public code)
              ties:bool=True, # report the ties per video and in `ties` (off for per-epoch scoring, where only the means count)
-            )->dict: # dict(metric, knapsack, videos={key: {f1, kendall, spearman, ties}}, mean={f1, kendall, spearman}, ties=tie_summary)
+            )->dict: # dict(metric, metric_from ('given' or 'dataset summe'), knapsack, videos={key: {f1, kendall, spearman, ties}}, mean={f1, kendall, spearman}, ties=tie_summary); keys as the file names them, full keys when the videos come from several files
     "Evaluate predictions on every record; means over videos."
-    _check_metric(metric); check_knapsack(knapsack)
-    records = list(records)
+    check_knapsack(knapsack)
+    records = as_records(records)
     if not records: raise SSPVSError(f"{source}: no videos to evaluate")
+    metric, metric_from = _metric_of(records, metric, source)
     for r in records: r.require('evaluate')
     one_file = len({getattr(r, 'full_key', r.key).rsplit('/', 1)[0] for r in records}) == 1
     videos, negative = {}, []
@@ -270,7 +278,7 @@ def evaluate(records, # VideoRecords (a BenchmarkFile, a list)
         warnings.warn(f"{source}: {len(negative)} of {len(records)} videos have negative scores (e.g. {negative[0]}): {what}; "
                       "rank correlations are unaffected. Give scores in [0, 1] (e.g. a sigmoid of logits).", stacklevel=2)
     mean = {m: float(np.mean([v[m] for v in videos.values()])) for m in ('f1', 'kendall', 'spearman')}
-    return dict(metric=metric, knapsack=knapsack, videos=videos, mean=mean, **(dict(ties=tie_summary(videos)) if ties else {}))
+    return dict(metric=metric, metric_from=metric_from, knapsack=knapsack, videos=videos, mean=mean, **(dict(ties=tie_summary(videos)) if ties else {}))
 
 # %% ../nbs/05_metrics.ipynb #8d74e639
 def default_metric(name:str|Path|None, # 'summe', 'tvsum', a file stem or a path
@@ -359,7 +367,7 @@ def baselines(records, # VideoRecords (from a benchmark file, or `annotation_rec
               knapsack:str='official', # the convention of the random baseline's F1
              )->dict: # dict(human={f1, kendall, spearman}, random={...}, videos={key: {human, random}})
     "Human and random baselines of every video, and their means over videos."
-    videos = {r.key: dict(human=human_baseline(r, metric), random=random_baseline(r, metric, n_draws, seed, knapsack=knapsack)) for r in records}
+    videos = {r.key: dict(human=human_baseline(r, metric), random=random_baseline(r, metric, n_draws, seed, knapsack=knapsack)) for r in as_records(records)}
     mean = lambda b: {m: float(np.mean([v[b][m] for v in videos.values()])) for m in ('f1', 'kendall', 'spearman')}
     return dict(human=mean('human'), random=mean('random'), videos=videos)
 
@@ -474,7 +482,7 @@ def evaluate_files(dataset:str|Path, # benchmark file (eccv16 layout)
     bf = BenchmarkFile(dataset, use='evaluate')
     preds = read_predictions(predictions)
     pname = Path(predictions).name
-    extra = [k for k in preds if k not in bf and not any(k == r.full_key for r in bf)]
+    extra = [k for k in preds if k not in bf and not any(k == r.full_key for r in bf.values())]
     if extra: raise SSPVSError(f"{pname}: {extra[0]}: not a video of {bf.path.name}")
     return evaluate(bf, preds, metric, source=pname, knapsack=knapsack), how, bf
 

@@ -16,7 +16,7 @@ def recs(tmp_path_factory):
     d = tmp_path_factory.mktemp('toy')
     write_benchmark(d/'toy.h5', {f'video_{i}': toy_video(n_frames=150 + 60 * i, feat_dim=8, seed=i) for i in range(1, 6)},
                     text={f'video_{i}': dict(title=f'video {i}') for i in range(1, 6)})
-    return list(BenchmarkFile(d/'toy.h5'))
+    return list(BenchmarkFile(d/'toy.h5').values())
 
 def weights_equal(a, b): return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
@@ -86,7 +86,7 @@ def test_bf16_on_cpu_trains_with_finite_loss(recs, tmp_path):
     assert m.train_precision == 'bf16' and read_checkpoint(tmp_path/'bf.safetensors').extra['precision'] == 'bf16'
     assert all(torch.isfinite(p).all() for p in m.parameters()) and not weights_equal(m, fresh())
     p16, p32 = predict(m, recs), predict(m, recs, precision='fp32')    # predict follows the training precision unless told
-    k = recs[0].full_key
+    k = recs[0].key
     assert not np.array_equal(p16[k], p32[k]) and np.allclose(p16[k], p32[k], atol=0.05)
     with pytest.raises(SSPVSError, match="cannot resume: the checkpoint was trained in bf16, this run would train in fp32"):
         fit(fresh(), recs, TrainConfig(**{**TC.as_dict(), 'epochs': 2}), 'cpu', checkpoint=tmp_path/'bf.safetensors', progress=False)
@@ -160,14 +160,15 @@ def test_predict(recs):
     m = fresh(); m.train()
     p = predict(m, recs, batch_size=3, precision='fp32')   # compared with a float32 forward below
     assert m.training                                          # the mode is restored
-    assert list(p) == [r.full_key for r in recs]
-    assert list(predict(m, recs[::-1])) == [r.full_key for r in recs[::-1]]
-    assert set(p) == {r.full_key for r in recs}
+    assert list(p) == [r.key for r in recs]                    # one file: its own keys, as `evaluate` and predictions files use them
+    assert list(predict(m, recs[::-1])) == [r.key for r in recs[::-1]]
+    assert list(predict(m, recs, keys='full')) == [r.full_key for r in recs]
     m.eval()
     for r in recs:
-        assert p[r.full_key].shape == (r.n_steps,) and p[r.full_key].dtype == np.float32
+        assert p[r.key].shape == (r.n_steps,) and p[r.key].dtype == np.float32
         with torch.no_grad(): alone = m(torch.from_numpy(r.features)[None])['scores'][0].numpy()
-        np.testing.assert_allclose(p[r.full_key], alone, atol=1e-5)
+        np.testing.assert_allclose(p[r.key], alone, atol=1e-5)
+        np.testing.assert_allclose(predict(m, r, precision='fp32'), alone, atol=1e-5)   # one record: its scores alone
     st = predict(m, recs, stages=True, precision='fp32')
     for k in p: np.testing.assert_allclose(st[k].prod(0), p[k], atol=1e-6); assert st[k].shape[0] == 2
 
@@ -180,7 +181,7 @@ def test_learns(tmp_path):
         v['gtscore'] = (1 / (1 + np.exp(-v['features'] @ w))).astype(np.float32)
         videos[f'video_{i}'] = v
     write_benchmark(tmp_path/'learn.h5', videos)
-    recs = list(BenchmarkFile(tmp_path/'learn.h5'))
+    recs = list(BenchmarkFile(tmp_path/'learn.h5').values())
     m = build_summarizer(ModelConfig(feat_dim=8, d_model=32, n_layers=1, n_heads=2, d_ff=64, n_stages=1))
     h = fit(m, recs, TrainConfig(epochs=30, lr=3e-3, batch_size=3, max_len=None, repeat=2), progress=False)
     assert h[-1]['loss'] < 0.3 * h[0]['loss'], [e['loss'] for e in h]
@@ -195,7 +196,7 @@ def test_text(recs, tmp_path):
     vecs = {r.full_key: np.full(4, i, np.float32) for i, r in enumerate(recs)}
     m = build_summarizer(mc)
     fit(m, recs, TrainConfig(**{**TC.as_dict(), 'epochs': 1}), text=vecs, progress=False)
-    assert set(predict(m, recs, text=vecs)) == {r.full_key for r in recs}
+    assert set(predict(m, recs, text=vecs)) == {r.key for r in recs}
     with pytest.raises(SSPVSError, match='no text vector'): predict(m, recs, text={})
     te = TinyText(); before = te.emb.weight.detach().clone()
     m = build_summarizer(mc)

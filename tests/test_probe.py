@@ -118,7 +118,7 @@ def test_aggregate_one_probe_per_split_and_seed():
 def test_probe_with_one_training_video_and_no_validation(data):
     "Nothing held out to choose the penalty on: the probe takes the grid point nearest 1 and says so, instead of stopping the run (sspvs-train on a 2-video file)."
     files = load_benchmarks(data)
-    recs = list(next(iter(files.values())))
+    recs = list(next(iter(files.values())).values())
     p = B.linear_probe(recs[:1], [], recs[1:3], 'avg', 'kendall')
     assert p['penalty'] == min(B.PROBE_PENALTIES, key=lambda x: abs(np.log(x))) and 'fixed penalty' in p['chosen_on']
     assert p['val'] == [] and not p['edge'] and np.isfinite(p['test']['kendall'])

@@ -218,13 +218,13 @@ def test_features_with_annotations_make_a_benchmark_file(clips, tmp_path):
     assert '1 videos have no annotation' in r.stderr and '1 annotated videos are not in' in r.stderr
     from sspvs.data import BenchmarkFile
     bf = BenchmarkFile(out)
-    assert bf.keys == ['video_1', 'video_2'] and bf.feat_dim == 1280 and bf.name == 'summe'
+    assert list(bf) == ['video_1', 'video_2'] and bf.feat_dim == 1280 and bf.name == 'summe'
     a, b = bf['video_1'], bf['video_2']
     assert a.video_name == 'Alpha' and a.n_frames == 325 and b.n_frames == 323 and b.picks[-1] < 323
     assert a.user_summary.shape == (4, 325) and a.gtscore.shape == (a.n_steps,) and a.user_scores.shape == (4, 325)
     assert bf.text['video_1']['title'] == 'Alpha'
     from sspvs.metrics import write_predictions
-    write_predictions(tmp_path/'pred.h5', {k: np.random.default_rng(0).random(bf[k].n_steps) for k in bf.keys})
+    write_predictions(tmp_path/'pred.h5', {k: np.random.default_rng(0).random(bf[k].n_steps) for k in bf})
     r = run('sspvs-evaluate', out, tmp_path/'pred.h5')
     assert r.returncode == 0 and 'metric max' in r.stdout, r.stderr
     # ... and the benchmark runner trains and evaluates on it

@@ -33,3 +33,4 @@ AMBIGUOUS = sorted({n for i, a in enumerate(CHAPTERS) for b in CHAPTERS[i + 1:] 
                     if getattr(a, n) is not getattr(b, n)})   # names two chapters define differently: take them from their module
 __all__ = ['CHAPTERS', 'AMBIGUOUS'] + list(dict.fromkeys(
     n for m in CHAPTERS for n in m.__all__ if n not in AMBIGUOUS))
+add_docments(*(o for m in CHAPTERS for n in m.__all__ if callable(o := getattr(m, n)) and getattr(o, '__module__', '').startswith('sspvs')))   # help() shows every argument

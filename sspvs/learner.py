@@ -13,7 +13,7 @@ from torch import nn, Tensor
 from safetensors import safe_open, SafetensorError
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
-from .core import SSPVSError, atomic_path, save_json, _json_default, get_device, set_seed
+from .core import SSPVSError, atomic_path, save_json, _json_default, get_device, set_seed, add_docments
 from collections.abc import Mapping
 from .data import SummaryDataset, collate, as_records
 from .encoders import VideoEncoder
@@ -472,3 +472,6 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
                             epoch=epoch + 1, history=history, train=cfg.as_dict(), keys=keys)
         bar.set_postfix(loss=f"{entry['loss']:.4f}")
     return history
+
+# %% ../nbs/11_learner.ipynb #405f0fa5
+add_docments(ModelConfig, TrainConfig, build_summarizer, save_checkpoint, read_checkpoint, load_summarizer, predict, fit, ProgressiveSummarizer);   # help() shows every argument

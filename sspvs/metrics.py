@@ -8,7 +8,7 @@ import os, json, math, warnings
 from pathlib import Path
 import numpy as np, h5py, scipy.stats
 from fastcore.script import call_parse, Param
-from .core import SSPVSError, cli_errors, atomic_path, save_json
+from .core import SSPVSError, cli_errors, atomic_path, save_json, add_docments
 from .keyshots import (KNAPSACKS, check_knapsack, upsample, shot_scores, select_shots, choose_shots, summary_layout, official_values,
                             exact_ints, optimal_subsets, TIE_LIMIT, uniform_shots)
 from .data import BenchmarkFile, VideoRecord, dataset_name, as_records
@@ -279,6 +279,9 @@ def evaluate(records, # the videos: a BenchmarkFile (a mapping key -> VideoRecor
                       "rank correlations are unaffected. Give scores in [0, 1] (e.g. a sigmoid of logits).", stacklevel=2)
     mean = {m: float(np.mean([v[m] for v in videos.values()])) for m in ('f1', 'kendall', 'spearman')}
     return dict(metric=metric, metric_from=metric_from, knapsack=knapsack, videos=videos, mean=mean, **(dict(ties=tie_summary(videos)) if ties else {}))
+
+# %% ../nbs/05_metrics.ipynb #1bbd4e6c
+add_docments(f1_score, rank_correlation, evaluate_video, evaluate);   # help() shows every argument
 
 # %% ../nbs/05_metrics.ipynb #8d74e639
 def default_metric(name:str|Path|None, # 'summe', 'tvsum', a file stem or a path

@@ -226,3 +226,44 @@ def test_loaded_model_predicts_in_its_training_precision(recs, tmp_path):
     assert m2.train_precision == 'fp32'
     a, b = predict(m, recs), predict(m2, recs)
     for k in a: np.testing.assert_array_equal(a[k], b[k])
+
+# --- saving and loading like transformers; output paths checked before any work ---
+
+def test_save_pretrained_round_trip_into_a_new_nested_folder(recs, tmp_path):
+    "A trained model saved with `save_pretrained` into folders that do not exist yet loads with `from_pretrained` and predicts exactly the same."
+    from sspvs.progressive import ProgressiveSummarizer
+    m = fresh(); fit(m, recs, TrainConfig(epochs=1, batch_size=2, max_len=12, seed=1, precision='fp32'), progress=False)
+    d = m.save_pretrained(tmp_path/'models'/'toy'/'v1')
+    assert sorted(p.name for p in d.iterdir()) == ['config.json', 'model.safetensors']
+    cfg = json.loads((d/'config.json').read_text())
+    assert cfg['config'] == m.config and cfg['precision'] == 'fp32' and cfg['format'] == L.PRETRAINED_FORMAT
+    m2 = ProgressiveSummarizer.from_pretrained(d, device='cpu')
+    assert not m2.training and m2.train_precision == 'fp32' and weights_equal(m, m2)
+    a, b = predict(m, recs), predict(m2, recs)
+    assert list(a) == list(b) and all(np.array_equal(a[k], b[k]) for k in a)
+    save_checkpoint(tmp_path/'run'/'split0'/'seed0'/'best.safetensors', m)        # a run folder's checkpoint (its folders created)
+    for p in (tmp_path/'run'/'split0'/'seed0', tmp_path/'run'/'split0'/'seed0'/'best.safetensors'):
+        assert weights_equal(ProgressiveSummarizer.from_pretrained(p), m)
+    with pytest.raises(SSPVSError, match=r"reads 8-d features but the data has 1024-d"): ProgressiveSummarizer.from_pretrained(d, feat_dim=1024)
+    (d/'config.json').write_text('{"format": "other"}')
+    with pytest.raises(SSPVSError, match="unknown format 'other'"): ProgressiveSummarizer.from_pretrained(d)
+
+def test_fit_checks_its_checkpoint_path_before_the_first_step(recs, tmp_path):
+    "A checkpoint under a file, or a folder as checkpoint, fails at once: no epoch is trained (on_epoch never runs); a missing folder is created."
+    (tmp_path/'afile').write_text('x')
+    seen = []
+    for bad, msg in ((tmp_path/'afile'/'x.safetensors', 'afile is a file, not a folder'), (tmp_path, 'is a folder; a checkpoint needs a file name'),
+                     (tmp_path/'x.json', 'should not end in .json')):
+        with pytest.raises(SSPVSError, match=msg): fit(fresh(), recs, TC, checkpoint=bad, on_epoch=lambda *a: seen.append(a), progress=False)
+    assert seen == []
+    h = fit(fresh(), recs, TrainConfig(**{**TC.as_dict(), 'epochs': 1}), checkpoint=tmp_path/'new'/'dir'/'last.safetensors', progress=False)
+    assert len(h) == 1 and (tmp_path/'new'/'dir'/'last.safetensors').is_file()
+
+def test_one_small_preset():
+    "`ModelConfig.small()` is the runner's small preset (the main job's), and `TrainConfig.small()` its schedule."
+    from sspvs.benchmark import small_config, model_config
+    for ds in ('summe', 'tvsum'):
+        c = small_config(ds)
+        assert ModelConfig(**model_config(c, 1024)) == ModelConfig.small(1024) == L.SMALL_MODEL
+        assert all(c[k] == getattr(TrainConfig.small(), k) for k in ('lr', 'epochs', 'batch_size', 'precision'))
+    assert (L.SMALL_MODEL.d_model, L.SMALL_MODEL.n_stages, L.SMALL_MODEL.pos_scale, L.SMALL_MODEL.in_dropout) == (64, 2, 1.0, 0.5)

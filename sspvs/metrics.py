@@ -18,8 +18,8 @@ from .annotations import Annotation, read_tvsum, read_summe, read_summe_shots, S
 __all__ = ['METRICS', 'UNIFORM', 'KTS', 'KNAPSACK_NOTES', 'f1_per_user', 'f1_score', 'shot_f1', 'rank_correlation', 'StepTargets',
            'tie_report', 'evaluate_video', 'tie_summary', 'evaluate', 'default_metric', 'pairwise_rank_correlation',
            'random_baseline', 'human_baseline', 'annotation_record', 'baselines', 'annotation_baselines',
-           'read_crosscheck', 'write_predictions', 'read_predictions', 'evaluate_files', 'print_results',
-           'sspvs_evaluate', 'sspvs_baselines']
+           'baselines_summary', 'read_crosscheck', 'write_predictions', 'read_predictions', 'evaluate_files',
+           'print_results', 'sspvs_evaluate', 'sspvs_baselines']
 
 # %% ../nbs/05_metrics.ipynb #2e241c33
 METRICS = ('avg', 'max')
@@ -396,6 +396,12 @@ def annotation_baselines(tvsum:str|Path|None=None, # folder with the raw TVSum a
                 for shots, recs in variants for k in knapsacks]
     return out
 
+def baselines_summary(results:list[dict], # from `annotation_baselines`
+                     )->list[dict]: # one flat row per dataset, shots, convention and baseline: dataset, metric, shots, knapsack, baseline, videos, f1 (%), kendall, spearman
+    "The means of `annotation_baselines` as a table's rows, without the per-video results (what `sspvs-baselines` prints)."
+    return [dict(dataset=r['dataset'], metric=r['metric'], shots=r['shots'], knapsack=r['knapsack'], baseline=who, videos=len(r['videos']),
+                 f1=100 * r[who]['f1'], kendall=r[who]['kendall'], spearman=r[who]['spearman']) for r in results for who in ('human', 'random')]
+
 # %% ../nbs/05_metrics.ipynb #c635610f
 def read_crosscheck(folder:str|Path, # laid out like crosscheck/mcsf: <variant>/summe/split<i>/summe_<epoch>.json and f_scores.txt
                    )->list[dict]: # one dict(variant, split, epoch, predictions {key: step scores}, reported F1 in %) per epoch
@@ -476,6 +482,7 @@ def evaluate_files(dataset:str|Path, # benchmark file (eccv16 layout)
                   )->tuple[dict, str, BenchmarkFile]: # (the results of `evaluate`, how the metric was chosen, the benchmark file)
     "Evaluate a predictions file against a benchmark file."
     check_knapsack(knapsack)
+    given = metric
     if metric is None:
         metric = default_metric(dataset)
         how = (f"metric {metric}: " + ('the file name says SumMe, where F1 is the max over annotators' if metric == 'max'
@@ -487,7 +494,7 @@ def evaluate_files(dataset:str|Path, # benchmark file (eccv16 layout)
     pname = Path(predictions).name
     extra = [k for k in preds if k not in bf and not any(k == r.full_key for r in bf.values())]
     if extra: raise SSPVSError(f"{pname}: {extra[0]}: not a video of {bf.path.name}")
-    return evaluate(bf, preds, metric, source=pname, knapsack=knapsack), how, bf
+    return evaluate(bf, preds, given, source=pname, knapsack=knapsack), how, bf   # evaluate chooses the same metric from the file and says so
 
 def print_results(res:dict, bf:BenchmarkFile|None=None, file=None):
     "The per-video table and the means (F1 in %), with the ties when `res` has them."
@@ -533,8 +540,6 @@ def sspvs_baselines(tvsum:Param("folder with the raw TVSum annotations (ydata-tv
         print(f"a step every 15 frames; random: mean of {n_draws} draws of uniform step scores per video; human: leave-one-out")
         for k in ks: print(KNAPSACK_NOTES[k].split(' (--')[0].split('; --')[0])
         print(f"{'dataset':<8} {'metric':<6} {'shots':<13} {'knapsack':<9} {'baseline':<8} {'videos':>6} {'F1 (%)':>7} {'Kendall':>8} {'Spearman':>9}")
-        for r in res:
-            for who in ('human', 'random'):
-                v = r[who]
-                print(f"{r['dataset']:<8} {r['metric']:<6} {r['shots']:<13} {r['knapsack']:<9} {who:<8} {len(r['videos']):>6} {100 * v['f1']:>7.2f} {v['kendall']:>8.3f} {v['spearman']:>9.3f}")
+        for v in baselines_summary(res):
+            print(f"{v['dataset']:<8} {v['metric']:<6} {v['shots']:<13} {v['knapsack']:<9} {v['baseline']:<8} {v['videos']:>6} {v['f1']:>7.2f} {v['kendall']:>8.3f} {v['spearman']:>9.3f}")
         if out is not None: save_json([{k: v for k, v in r.items() if k != 'videos'} for r in res], out)

@@ -59,3 +59,12 @@ def test_bad_model_fn_is_one_line_before_anything_is_created(data, tmp_path):
         assert not (tmp_path/'bad').exists()
     with pytest.raises(SSPVSError, match="cannot start from an sspvs-pretrain checkpoint or read text"):
         B.run_benchmark(data/STANDARD['tvsum'], 'tvsum', 'canonical', CFG, tmp_path/'bad', folds=[0], splits=data, text=True, log=None, model_fn=GRUScorer)
+
+class WiderGRU(GRUScorer):
+    def __init__(self, d): super().__init__(d); self.rnn, self.head = nn.GRU(d, 12, batch_first=True), nn.Linear(12, 1)
+
+def test_two_other_models_never_share_a_folder(data, tmp_path):
+    B.run_benchmark(data/STANDARD['tvsum'], 'tvsum', 'canonical', dict(CFG, epochs=1), tmp_path/'o', folds=[0], splits=data, progress=False, figures=False, log=None, model_fn=GRUScorer)
+    with pytest.raises(SSPVSError, match="this folder holds another run \\(model.arch="):   # same class name, other layers
+        B.run_benchmark(data/STANDARD['tvsum'], 'tvsum', 'canonical', dict(CFG, epochs=1), tmp_path/'o', folds=[0], splits=data, progress=False, figures=False, log=None,
+                        model_fn=lambda d: type('GRUScorer', (WiderGRU,), {})(d))

@@ -52,7 +52,7 @@ MODEL_KEYS = ('d_model', 'n_layers', 'n_heads', 'd_ff', 'dropout', 'pos_scale', 
 def official_config(dataset:str, # 'summe' or 'tvsum'
                     setting:str='canonical', # 'canonical', 'augmented' or 'transfer'
                    )->dict:
-    "The fine-tuning configuration of METHOD.md for `dataset` and `setting`."
+    "The paper's fine-tuning configuration for `dataset` and `setting`."
     check_setting(dataset, setting)
     transfer = setting == 'transfer'
     return dict(d_model=1024, n_layers=3, n_heads=8, d_ff=4096, dropout=0.1, pos_scale=0.1,
@@ -892,7 +892,7 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
                            pretrained=None if pretrained is None else str(pretrained), knapsack=cfg0['knapsack'], rank=cfg0.get('rank', 'otani'), precision=resolve_precision(cfg0['precision'], device),
                            cells=[dict(dataset=c['dataset'], setting=c['setting'], variant=c['variant'], out=str(c['out']), ran='rows' in c, reason=c.get('reason'),
                                        config=c['inputs'][1] if 'inputs' in c else None) for c in cells],
-                           rows=rows, published='METHOD.md section 4', probe=probe), root/'results.json')
+                           rows=rows, published='Li et al., WACV 2023', probe=probe), root/'results.json')
         else:
             rows = [r for c in runnable for r in c['rows']]
             md = results_markdown(rows, cfg0.get('rank', 'otani'))
@@ -912,7 +912,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
                     setting:Param("canonical, augmented, transfer, or all: every setting and variant, one table with the paper's numbers", str)='canonical',
                     splits:Param("split file or folder (default: the official file under $SSPVS_DATA/splits, else generated)", str)=None,
                     out:Param("output folder (default: runs/<dataset>-<setting>-<stamp>); an existing one is resumed", str)=None,
-                    preset:Param("official (METHOD.md) or small (CPU); default: small for the synthetic default, else official", str)=None,
+                    preset:Param("official (the paper's configuration) or small (CPU); default: small for the synthetic default, else official", str)=None,
                     seeds:Param("seeds per split (default: 2 with small, 3 with official)", int)=None,
                     folds:Param("split indices to run, e.g. 0,2 (default: all)", str)=None,
                     precision:Param("fp32, bf16 or auto (bf16 on CUDA and on CPUs with native bf16, else fp32); default: the preset's (official auto, small fp32)", str)=None,

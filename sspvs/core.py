@@ -52,7 +52,7 @@ def check_out_path(out:str|Path, # an output folder, existing or to be created
 
 # %% ../nbs/00_core.ipynb #b3bd2fe2
 DATA_ENV = 'SSPVS_DATA'
-NO_DATA = f"the research annotations are not available: set {DATA_ENV} to a folder laid out like shared/data"
+NO_DATA = f"the research annotations are not available: set {DATA_ENV} to a folder holding tvsum/, summe/ and splits/ (see sspvs.core)"
 
 def data_path(*parts:str, # path below the data folder, e.g. 'tvsum', 'ydata-anno.tsv'
              )->Path|None:

@@ -194,7 +194,7 @@ def probe_markdown(summary:list[dict])->str:
                      f"{s['ahead']} of {s['runs']} runs (sign test p = {s['sign_p']:.2g})" for s in summary)
 
 # %% ../nbs/16_report.ipynb #b0e1c00c
-PUBLISHED = {   # METHOD.md section 4 (F1 as a fraction, as the rows hold it); None: the paper gives no number
+PUBLISHED = {   # the paper's tables (F1 as a fraction, as the rows hold it); None: the paper gives no number
     ('summe', 'canonical', False): dict(f1=.487, kendall=.178, spearman=.240),
     ('tvsum', 'canonical', False): dict(f1=.603, kendall=.177, spearman=.233),
     ('summe', 'augmented', False): dict(f1=.504, kendall=None, spearman=None),
@@ -257,7 +257,7 @@ def grid_markdown(rows:list[dict],
         out.append(f"| {r['dataset']} | {r['setting']} | {r['variant']} | {r['selection']} | {r['runs']} | {paper('f1', _pm(r['f1'], r['f1_std'], True), True)} | "
                    f"{paper('kendall', _pm(r['kendall'], r['kendall_std']))} | {paper('spearman', _pm(r['spearman'], r['spearman_std']))} | {ep} |")
     sels = [s for s in SELECTION_NOTES if any(r['selection'] == s for r in rows)]
-    notes = ['', "Paper: METHOD.md section 4, the paper's pretrained model (plain and pretrained rows beside its plain row, +Text rows beside its +Text row); "
+    notes = ['', "Paper: Li et al., WACV 2023, the paper's pretrained model (plain and pretrained rows beside its plain row, +Text rows beside its +Text row); "
              "— : the paper gives no number (no transfer row, no rank correlation for augmented). Baselines (linear probe, random, human leave-one-out) on the same test videos.",
              '', 'Epoch selection:'] + [f"- {s}: {SELECTION_NOTES[s]}" for s in sels]
     return '\n'.join(out + notes)

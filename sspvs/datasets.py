@@ -93,7 +93,7 @@ def fetch(url:str, # the address
     with r:
         if have and (r.status != 206 or not (r.headers.get('Content-Range') or '').startswith(f'bytes {have}-')): have = 0   # no resume offered: start again
         size = r.headers.get('Content-Length'); total = int(size) + have if size else None
-        with open(part, 'ab' if have else 'wb') as f, tqdm(total=total, initial=have, unit='B', unit_scale=True, desc=dest.name[:40], disable=not progress, leave=False) as bar:
+        with open(part, 'ab' if have else 'wb') as f, tqdm(total=total, initial=have, unit='B', unit_scale=True, desc=dest.name[:40], disable=None if progress else True, leave=False) as bar:
             try:
                 while (b := r.read(1 << 16)): f.write(b); bar.update(len(b))
             except (http.client.IncompleteRead, ConnectionError, TimeoutError): pass   # a dropped connection: what arrived is kept, see below

@@ -333,6 +333,16 @@ def _val_loss(preds:dict, records)->float:
 def _better(x:float, best:float|None, select:str)->bool:
     return best is None or (x < best if select == 'loss' else x > best)
 
+_RESULT_KEYS = ('dataset', 'split', 'seed', 'selected', 'history')
+
+def _read_result(done:Path, index:int, seed:int)->dict:
+    "A finished run's `result.json`, or a one-line refusal when it cannot be read (it was written atomically: something else damaged it)."
+    try: res = json.loads(done.read_text())
+    except (ValueError, UnicodeDecodeError) as e: res, why = None, f"not valid JSON ({e})"
+    else: why = None if isinstance(res, dict) and all(k in res for k in _RESULT_KEYS) else f"not a run's result (it needs {', '.join(_RESULT_KEYS)})"
+    if why: raise SSPVSError(f"{done}: {why}: delete it to run split {index}, seed {seed} again")
+    return res
+
 def run_split(files:dict, # stem -> BenchmarkFile
               split:Split, # the split (full keys)
               index:int, # its index in the split file
@@ -353,7 +363,7 @@ def run_split(files:dict, # stem -> BenchmarkFile
     train_keys = label_subset(train_keys, cfg.get('n_train'), seed)   # all of them unless the run is label-scarce
     tr, va, te = ([get_record(files, k) for k in keys] for keys in (train_keys, val_keys, split.test_keys))
     if done.exists():
-        res = json.loads(done.read_text())
+        res = _read_result(done, index, seed)
         if 'probe' not in res:   # finished before the probe existed: add it
             res['probe'] = linear_probe(tr, va, te, metric, select, knapsack=kn); save_json(res, done)
         return res
@@ -652,7 +662,7 @@ def _raise_first(err:str|None, exc:BaseException|None=None):
     if errs: raise SSPVSError(errs[0])
 
 # %% ../nbs/12_benchmark.ipynb #2c730f15
-import os, warnings
+import os, sys, warnings
 from functools import lru_cache
 from tqdm.auto import tqdm
 
@@ -681,10 +691,14 @@ def _files(paths:tuple)->dict:
 def _pool_run(paths:tuple, threads:int, cell:dict, index:int, seed:int, device):
     "One run in a worker process; Ctrl-C or SIGTERM ends the process itself once the run's `finally` blocks have cleaned up, so it starts no queued run."
     torch.set_num_threads(threads)
-    from sspvs.core import interrupt_on_sigterm
+    from sspvs.core import interrupt_on_sigterm, _one_line_warnings
+    warnings.showwarning = _one_line_warnings(Path(sys.argv[0]).name, warnings.showwarning)   # as the tool's own process shows them
     try:
         with interrupt_on_sigterm(): _run_job(_files(paths), cell, index, seed, device)
-    except KeyboardInterrupt: os._exit(130)   # the pool would otherwise report it and go on with the next run
+    except KeyboardInterrupt:   # the pool would otherwise report it and go on with the next run
+        import multiprocessing.util as mu
+        try: mu._exit_function()   # release this process's semaphores (tqdm's lock) as a normal exit does
+        finally: os._exit(130)
 
 def _stop_pool(ex):
     "Stop a pool's workers now (SIGTERM: each run's atomic writes clean up), wait for them, drop the queued runs: nothing of it outlives the call."

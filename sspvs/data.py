@@ -187,7 +187,9 @@ def read_features(path:str|Path, # the .h5 file
                   key:str, # the video key
                  )->np.ndarray:
     "The (n_steps, D) float32 features of one video, read from disk."
-    with h5py.File(path, 'r') as f: return np.asarray(f[key]['features'][()], dtype=np.float32)
+    try:
+        with h5py.File(path, 'r') as f: return np.asarray(f[key]['features'][()], dtype=np.float32)
+    except OSError as e: raise SSPVSError(f"{Path(path).name}: {key}: 'features' cannot be read ({str(e).splitlines()[0]})") from None
 
 def _check_use(use:str):
     if use not in USES: raise SSPVSError(f"unknown use {use!r} (one of {', '.join(USES)})")
@@ -296,12 +298,18 @@ class BenchmarkFile:
         self.stem, self.name = self.path.stem, dataset_name(self.path.stem)
         text = self._read_text()
         self.records, dims, per_video = {}, {}, {}
-        with h5py.File(self.path, 'r') as f:
-            keys = sorted(f.keys(), key=natural_key)
+        unreadable = lambda e, k='': SSPVSError(f"{fn}: {k}{': ' if k else ''}not a readable HDF5 file ({str(e).splitlines()[0]})")   # truncated, corrupt
+        try: f = h5py.File(self.path, 'r')
+        except OSError as e: raise unreadable(e) from None
+        with f:
+            try: keys = sorted(f.keys(), key=natural_key)
+            except (OSError, RuntimeError, KeyError) as e: raise unreadable(e) from None
             if not keys: raise SSPVSError(f"{fn}: the file holds no videos")
             for k in keys:
-                if not isinstance(f[k], h5py.Group): raise SSPVSError(f"{fn}: {k}: expected a group of datasets, found a {type(f[k]).__name__}")
-                c = check_video(f[k], f'{fn}: {k}')
+                try:
+                    if not isinstance(f[k], h5py.Group): raise SSPVSError(f"{fn}: {k}: expected a group of datasets, found a {type(f[k]).__name__}")
+                    c = check_video(f[k], f'{fn}: {k}')
+                except (OSError, RuntimeError, KeyError) as e: raise unreadable(e, k) from None
                 fs, per_video[k] = c.pop('feat_shape'), c.pop('anomalies')
                 if fs is not None: dims.setdefault(fs[1], k)
                 self.records[k] = VideoRecord(key=k, source=self.path, text=text.get(k, {}), feat_dim=None if fs is None else fs[1], **c)

@@ -433,7 +433,9 @@ def read_predictions(path:str|Path, # an HDF5 file of step scores
         s = obj[()]
         if not np.isfinite(s).all(): raise SSPVSError(f"{path.name}: {name}: {int((~np.isfinite(s)).sum())} NaN or inf scores")
         out[name] = s.astype(np.float32)
-    with h5py.File(path, 'r') as f: f.visititems(visit)
+    try:
+        with h5py.File(path, 'r') as f: f.visititems(visit)
+    except (OSError, RuntimeError, KeyError) as e: raise SSPVSError(f"{path.name}: not a readable HDF5 file ({str(e).splitlines()[0]})") from None   # truncated, corrupt
     if not out: raise SSPVSError(f"{path.name}: holds no predictions")
     return out
 

@@ -919,7 +919,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
                     no_progress:Param("no progress bars", store_true)=False):
     "Run the SSPVS benchmark (all splits, several seeds) and print the results table; no arguments: the synthetic main job."
     with cli_errors('sspvs-benchmark'):
-        if setting != 'all' and setting not in SETTINGS: raise SSPVSError(f"--setting {setting!r}: choose one of {', '.join(SETTINGS)}, all")
+        if setting != 'all' and setting not in SETTINGS: raise SSPVSError(f"unknown setting {setting!r}: choose one of {', '.join(SETTINGS)}, all")
         _run_cli(data, dataset, setting, splits, out, preset, seeds, _folds(folds), device, pretrained, text, not no_progress, not no_figures,
                  _overrides(locals()),
                  'sspvs-benchmark', threads=threads, workers=workers)

@@ -20,10 +20,11 @@ def data(tmp_path_factory):
     save_json([{'train_keys': [k for k in keys if k not in keys[2*i:2*i+2]], 'test_keys': keys[2*i:2*i+2]} for i in range(5)], d/'tvsum_splits.json')
     return d
 
-def cmd(data, out):
-    "Three runs (splits 0-2, one seed) shared by two worker processes: the third waits in the queue."
-    return [str(EXE/'sspvs-benchmark'), '--data', str(data), '--dataset', 'tvsum', '--splits', str(data), '--folds', '0,1,2', '--seeds', '1',
-            '--epochs', '4', '--workers', '2', '--out', str(out), *TINY]
+def cmd(data, out, torchrun=False):
+    "Three runs (splits 0-2, one seed) shared by two worker processes (or two torchrun ranks): the third waits its turn."
+    args = ['--data', str(data), '--dataset', 'tvsum', '--splits', str(data), '--folds', '0,1,2', '--seeds', '1', '--epochs', '4', '--out', str(out), *TINY]
+    if torchrun: return [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--standalone', str(EXE/'sspvs-benchmark'), *args]
+    return [str(EXE/'sspvs-benchmark'), *args, '--workers', '2']
 
 def group(pgid:int)->list[int]:
     "The live processes of a process group (a /proc scan)."
@@ -41,14 +42,14 @@ def results(out:Path)->dict:
     res = {}
     for p in sorted(out.glob('split*/seed*/result.json')):
         r = json.loads(p.read_text())
-        for k in ('seconds', 'train_seconds', 'process'): r.pop(k, None)
+        for k in ("seconds", "train_seconds", "process", "device"): r.pop(k, None)
         r['history'] = [{k: v for k, v in h.items() if k != 'seconds'} for h in r['history']]
         res[str(p.relative_to(out))] = r
     return res
 
-def interrupt(data, out, sig, whole_group):
+def interrupt(data, out, sig, whole_group, torchrun=False):
     "Start the run, send `sig` once a run has trained an epoch, and check what the signal left."
-    p = subprocess.Popen(cmd(data, out), start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    p = subprocess.Popen(cmd(data, out, torchrun), start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=dict(os.environ, MPLBACKEND='Agg'))
     try:
         while p.poll() is None and not any(out.glob('split*/seed*/last.safetensors')): time.sleep(0.05)
@@ -58,7 +59,8 @@ def interrupt(data, out, sig, whole_group):
         _, err = p.communicate(timeout=600)
     finally:
         if p.poll() is None: os.killpg(p.pid, signal.SIGKILL)
-    assert p.returncode == 1 and err.strip().splitlines()[-1] == 'sspvs-benchmark: interrupted' and 'Traceback' not in err, err
+    if torchrun: assert p.returncode != 0 and err.count('sspvs-benchmark: interrupted') == 2, err[-3000:]   # each rank says so (torchrun adds its own report)
+    else: assert p.returncode == 1 and err.strip().splitlines()[-1] == 'sspvs-benchmark: interrupted' and 'Traceback' not in err, err
     done = list(out.glob('split*/seed*/result.json'))
     assert len(done) < 3 and all(r.stat().st_mtime <= sent for r in done), [(r, r.stat().st_mtime - sent) for r in done]   # no run finished after the signal
     assert not any(out.glob('split2/seed0/*')), "the queued run started after the signal"
@@ -81,4 +83,12 @@ def test_interrupt_stops_everything_and_resumes_equal(data, reference, tmp_path,
     interrupt(data, out, sig, whole_group)
     r = subprocess.run(cmd(data, out), capture_output=True, text=True, timeout=900, env=dict(os.environ, MPLBACKEND='Agg'))
     assert r.returncode == 0, r.stderr
+    assert results(out) == reference
+
+def test_ctrl_c_stops_torchrun_ranks(data, reference, tmp_path):
+    "The same under torchrun (two CPU ranks, gloo): Ctrl-C to the group stops both ranks, no run finishes after it, nothing is left, the rerun (torchrun again) equals the reference."
+    out = tmp_path/'run'
+    interrupt(data, out, signal.SIGINT, True, torchrun=True)
+    r = subprocess.run(cmd(data, out, torchrun=True), capture_output=True, text=True, timeout=900, env=dict(os.environ, MPLBACKEND='Agg'))
+    assert r.returncode == 0, r.stderr[-3000:]
     assert results(out) == reference

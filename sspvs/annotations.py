@@ -180,7 +180,7 @@ def read_summe_shots(folder:str|Path, # a SumMe folder holding eccv16_shots.json
                     )->dict[str, dict]: # key -> dict(change_points (n_segs, 2) int64, n_frame_per_seg (n_segs,) int64, n_frames)
     "The KTS shots of the SumMe eccv16 file, per video key."
     p = Path(folder)/SUMME_SHOTS
-    if not p.exists(): raise SSPVSError(f"{p}: no such file (the KTS shots of the SumMe benchmark file; see shared/data/SOURCES.md)")
+    if not p.exists(): raise SSPVSError(f"{p}: no such file (the KTS shots of the SumMe benchmark file as JSON: video key -> change_points, n_frame_per_seg, n_frames)")
     try: d = json.loads(p.read_text())
     except json.JSONDecodeError as e: raise SSPVSError(f"{p.name}: not valid JSON ({e.msg}, line {e.lineno})") from None
     out = {}

@@ -8,11 +8,11 @@ import json, time, datetime
 from pathlib import Path
 import numpy as np, torch
 
-from .core import SSPVSError, DATA_ENV, data_path, atomic_path, save_json, get_device, cli_errors, set_seed
+from .core import SSPVSError, DATA_ENV, data_path, atomic_path, save_json, get_device, cli_errors, set_seed, set_deterministic, rank_threads
 from fastcore.script import call_parse, Param, store_true
 from .data import STANDARD, Split, load_benchmarks, load_splits, get_record, split_file, minmax
 from .keyshots import KNAPSACKS
-from .metrics import evaluate, default_metric, baselines, KNAPSACK_NOTES
+from .metrics import evaluate, default_metric, baselines, KNAPSACK_NOTES, RANKS, RANK_NOTES
 from .synthetic import synthetic_dir
 from .learner import TrainConfig, build_summarizer, fit, predict, save_checkpoint, read_checkpoint
 from .report import (METRICS, SELECTIONS, PROBE_SELECTION, METRIC_NAMES, variant_name, aggregate, results_markdown, plot_splits, plot_scores,
@@ -28,10 +28,10 @@ __all__ = ['SETTINGS', 'DATASETS', 'OFFICIAL_STAGES', 'OFFICIAL_REPEAT', 'MODEL_
            'label_subset', 'select_epochs', 'published_f1_only', 'model_config', 'train_config', 'split_baselines',
            'fit_ridge', 'linear_probe', 'checkpoint_feat_dim', 'make_model', 'dist_env', 'run_split', 'default_out',
            'check_config', 'check_run_inputs', 'prepare_run', 'text_recipe', 'run_benchmark', 'grid_cells',
-           'rank_device', 'start_dist', 'share', 'run_cells', 'resolve_config', 'set_threads', 'default_workers',
-           'sspvs_benchmark', 'sspvs_train', 'METRICS', 'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name',
-           'aggregate', 'results_markdown', 'plot_splits', 'plot_scores', 'vs_probe', 'probe_summary', 'probe_markdown',
-           'write_outputs']
+           'rank_device', 'start_dist', 'worker_device', 'share', 'run_cells', 'resolve_config', 'set_threads',
+           'default_workers', 'sspvs_benchmark', 'sspvs_train', 'METRICS', 'SELECTIONS', 'PROBE_SELECTION',
+           'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown', 'plot_splits', 'plot_scores', 'vs_probe',
+           'probe_summary', 'probe_markdown', 'write_outputs']
 
 # %% ../nbs/12_benchmark.ipynb #cc3d86d6
 SETTINGS = ('canonical', 'augmented', 'transfer')
@@ -52,7 +52,7 @@ MODEL_KEYS = ('d_model', 'n_layers', 'n_heads', 'd_ff', 'dropout', 'pos_scale', 
 def official_config(dataset:str, # 'summe' or 'tvsum'
                     setting:str='canonical', # 'canonical', 'augmented' or 'transfer'
                    )->dict:
-    "The fine-tuning configuration of METHOD.md for `dataset` and `setting`."
+    "The paper's fine-tuning configuration for `dataset` and `setting`."
     check_setting(dataset, setting)
     transfer = setting == 'transfer'
     return dict(d_model=1024, n_layers=3, n_heads=8, d_ff=4096, dropout=0.1, pos_scale=0.1,
@@ -62,6 +62,7 @@ def official_config(dataset:str, # 'summe' or 'tvsum'
                 select='kendall', n_draws=100,
                 n_train=None,   # train on this many of the training videos (`label_subset`); None: all of them
                 knapsack='official',   # sspvs.keyshots: the convention of every F1, validation included
+                rank='otani',   # sspvs.metrics.RANKS: the rank-correlation convention of every tau and rho, validation included
                 text_repeat='official',   # +Text runs repeat the training list as the official +Text recipe does (sspvs.text.OFFICIAL_TEXT_FINETUNE: SumMe 6)
                 precision='auto')   # sspvs.learner.resolve_precision: bf16 on CUDA and on CPUs with native bf16, else fp32
 
@@ -216,9 +217,10 @@ def split_baselines(records:list, # the split's test VideoRecords
                     metric:str, # 'avg' or 'max'
                     n_draws:int=20, # random draws per video
                     knapsack:str='official', # the F1's knapsack convention
+                    rank:str='otani', # the rank-correlation convention
                    )->dict:
     "Random and human baselines on these videos: {'random': means, 'human': means, 'videos': per video}."
-    b = baselines(records, metric, n_draws=n_draws, seed=0, knapsack=knapsack)
+    b = baselines(records, metric, n_draws=n_draws, seed=0, knapsack=knapsack, rank=rank)
     return dict(random=b['random'], human=b['human'], videos={r.full_key: b['videos'][r.key] for r in records})
 
 # %% ../nbs/12_benchmark.ipynb #625e29b1
@@ -242,14 +244,14 @@ def fit_ridge(X, # (N, D) the step features of the training videos, stacked
 
 # %% ../nbs/12_benchmark.ipynb #40994c48
 import warnings
-from .metrics import evaluate_video, StepTargets, _targets as _annotations
+from .metrics import evaluate_video, RankTargets
 
-def _penalty_scores(W, b, records, metric:str, select:str, knapsack:str='official')->np.ndarray:
+def _penalty_scores(W, b, records, metric:str, select:str, knapsack:str='official', rank:str='otani')->np.ndarray:
     "The mean `select` metric over `records` of each penalty's scores (the protocol of `evaluate`, each video's annotations counted once)."
     S = {r.full_key: np.asarray(r.features, dtype=np.float64) @ W.T + b for r in records}   # float64: see above
     if select == 'loss': return np.array([np.mean([np.mean((S[r.full_key][:, p] - minmax(r.gtscore)) ** 2) for r in records]) for p in range(len(b))])
-    tg = {r.full_key: StepTargets(_annotations(r), r.picks, r.n_frames) for r in records}
-    return np.array([np.mean([evaluate_video(S[r.full_key][:, p], r, metric, targets=tg[r.full_key], knapsack=knapsack)[select] for r in records]) for p in range(len(b))])
+    tg = {r.full_key: RankTargets(r, rank) for r in records}
+    return np.array([np.mean([evaluate_video(S[r.full_key][:, p], r, metric, targets=tg[r.full_key], knapsack=knapsack, rank=rank)[select] for r in records]) for p in range(len(b))])
 
 def _stack(records)->tuple[np.ndarray, np.ndarray]:
     return np.concatenate([np.asarray(r.features) for r in records]), np.concatenate([minmax(r.gtscore) for r in records])
@@ -261,6 +263,7 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
                  select:str='kendall', # the metric that chooses the penalty, as `select` chooses the model's epoch
                  penalties=PROBE_PENALTIES, # the grid
                  knapsack:str='official', # the F1's knapsack convention
+                 rank:str='otani', # the rank-correlation convention
                 )->dict: # penalty, index, edge, chosen_on, select, val (per penalty), test {f1, kendall, spearman}
     "Ridge regression from step features to the min-max normalised gtscore; penalty chosen on `val`; the protocol's metrics on `test`."
     if select not in METRICS + ('loss',): raise SSPVSError(f"linear_probe: select must be f1, kendall, spearman or loss, got {select!r}")
@@ -270,12 +273,12 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
     pen = [float(p) for p in penalties]
     if val:
         W, b = fit_ridge(*_stack(train), pen)
-        v, how = _penalty_scores(W, b, val, metric, select, knapsack), f'{len(val)} validation videos'
+        v, how = _penalty_scores(W, b, val, metric, select, knapsack, rank), f'{len(val)} validation videos'
     else:
         k = min(5, len(train))
         if k >= 2:
             folds = np.array_split(np.arange(len(train)), k)
-            v = np.mean([_penalty_scores(*fit_ridge(*_stack([train[j] for j in range(len(train)) if j not in f]), pen), [train[j] for j in f], metric, select, knapsack)
+            v = np.mean([_penalty_scores(*fit_ridge(*_stack([train[j] for j in range(len(train)) if j not in f]), pen), [train[j] for j in f], metric, select, knapsack, rank)
                          for f in folds], 0)
             how = f'{k}-fold cross-validation over the training videos'
         else:   # one training video and no validation: nothing held out to choose on, so the grid point nearest 1 per step, said so
@@ -287,7 +290,7 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
     if not val: W, b = fit_ridge(*_stack(train), pen)   # refit on all the training videos
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*negative scores')
-        t = evaluate(test, {r.full_key: np.asarray(r.features, np.float64) @ W[i] + b[i] for r in test}, metric, knapsack=knapsack, ties=False)['mean']
+        t = evaluate(test, {r.full_key: np.asarray(r.features, np.float64) @ W[i] + b[i] for r in test}, metric, knapsack=knapsack, ties=False, rank=rank)['mean']
     return dict(penalty=pen[i], index=i, edge=edge, chosen_on=how, select=select, val=[float(x) for x in v if np.isfinite(x)], test=t)
 
 # %% ../nbs/12_benchmark.ipynb #58192325
@@ -358,18 +361,18 @@ def run_split(files:dict, # stem -> BenchmarkFile
     "Train and score one split with one seed (resuming or skipping what an earlier call finished); returns the run's result."
     run_dir = Path(out)/f'split{index}'/f'seed{seed}'
     done = run_dir/'result.json'
-    target = target_file(files, dataset); metric = default_metric(dataset); select = cfg['select']; kn = cfg.get('knapsack', 'official')
+    target = target_file(files, dataset); metric = default_metric(dataset); select = cfg['select']; kn = cfg.get('knapsack', 'official'); rk = cfg.get('rank', 'otani')
     train_keys, val_keys = carve_validation(split.train_keys, cfg['val_frac'], seed=seed, prefer=target.stem)
     train_keys = label_subset(train_keys, cfg.get('n_train'), seed)   # all of them unless the run is label-scarce
     tr, va, te = ([get_record(files, k) for k in keys] for keys in (train_keys, val_keys, split.test_keys))
     if done.exists():
         res = _read_result(done, index, seed)
         if 'probe' not in res:   # finished before the probe existed: add it
-            res['probe'] = linear_probe(tr, va, te, metric, select, knapsack=kn); save_json(res, done)
+            res['probe'] = linear_probe(tr, va, te, metric, select, knapsack=kn, rank=rk); save_json(res, done)
         return res
     (run_dir/'epochs').mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    probe = linear_probe(tr, va, te, metric, select, knapsack=kn)   # the same videos, the same choice rule, the same protocol
+    probe = linear_probe(tr, va, te, metric, select, knapsack=kn, rank=rk)   # the same videos, the same choice rule, the same protocol
     set_seed(seed)   # the initial weights depend on the seed alone
     model, te_enc, mc = make_model(cfg, target.feat_dim, pretrained, text, data=target.path.name)
     device = get_device(device)
@@ -384,9 +387,9 @@ def run_split(files:dict, # stem -> BenchmarkFile
         res = {}
         if va:
             pv = predict(m, va, device, text=te_enc)
-            res['val'] = dict(evaluate(va, pv, metric, knapsack=kn, ties=False)['mean'], loss=_val_loss(pv, va))
+            res['val'] = dict(evaluate(va, pv, metric, knapsack=kn, ties=False, rank=rk)['mean'], loss=_val_loss(pv, va))
         pt = predict(m, te, device, text=te_enc)
-        res['test'] = evaluate(te, pt, metric, knapsack=kn, ties=False)['mean']
+        res['test'] = evaluate(te, pt, metric, knapsack=kn, ties=False, rank=rk)['mean']
         save_json(_as_lists(pt), run_dir/'epochs'/f'e{epoch}.json')
         if va and _better(res['val'][select], state['best'], select):
             state['best'] = res['val'][select]
@@ -396,11 +399,11 @@ def run_split(files:dict, # stem -> BenchmarkFile
     history = fit(model, tr, train_config(cfg, seed), device, checkpoint=last, on_epoch=on_epoch, text=te_enc, progress=progress)
     selected = select_epochs(history, select, published_f1_only(dataset, setting))
     preds = {sel: json.loads((run_dir/'epochs'/f"e{m['epoch']}.json").read_text()) for sel, m in selected.items()}
-    for sel, m in selected.items(): m['ties'] = evaluate(te, preds[sel], metric, knapsack=kn)['ties']   # how much of the selected epoch's F1 is tie-breaking
+    for sel, m in selected.items(): m['ties'] = evaluate(te, preds[sel], metric, knapsack=kn, rank=rk)['ties']   # how much of the selected epoch's F1 is tie-breaking
     save_json(preds, run_dir/'predictions.json')
     if 'validation' in selected and best.exists() and read_checkpoint(best).extra.get('epoch') != selected['validation']['epoch']:
         best.unlink()   # only after an interrupted, non-deterministic (GPU) run: the selected epoch's weights were not kept
-    result = dict(dataset=dataset, setting=setting, variant=variant_name(pretrained, text), split=index, seed=seed, metric=metric, knapsack=kn,
+    result = dict(dataset=dataset, setting=setting, variant=variant_name(pretrained, text), split=index, seed=seed, metric=metric, knapsack=kn, rank=rk,
                   model=mc, train=train_config(cfg, seed).as_dict(), device=str(device), pretrained=None if pretrained is None else str(pretrained),
                   n_train=len(tr), n_val=len(va), n_test=len(te), train_keys=train_keys, val_keys=val_keys, test_keys=list(split.test_keys),
                   history=history, selected=selected, probe=probe, train_seconds=round(sum(h['seconds'] for h in history), 1),
@@ -424,7 +427,7 @@ def _trained(out:Path)->bool:
 
 def _unset(meta:dict)->dict:
     "`meta` without the configuration keys set to None: a key added to the configuration later (None: off, as before it existed) leaves older runs the same run."
-    return dict(meta, config={k: v for k, v in meta['config'].items() if v is not None}) if isinstance(meta.get('config'), dict) else meta
+    return dict(meta, config={k: v for k, v in meta['config'].items() if v is not None and (k, v) != ('rank', 'otani')}) if isinstance(meta.get('config'), dict) else meta   # otani: what every run computed before the conventions were named
 
 def _splits_id(splits:list)->str:
     "A digest of splits as `save_splits` writes them (full keys), whatever file they came from."
@@ -512,6 +515,7 @@ def check_config(cfg:dict, # a flat configuration
     if 'precision' in c: check_precision(c['precision'])
     if 'select' in c and c['select'] not in METRICS + ('loss',): raise SSPVSError(f"--select must be f1, kendall, spearman or loss, got {c['select']!r}")
     if 'knapsack' in c and c['knapsack'] not in KNAPSACKS: raise SSPVSError(f"--knapsack must be official or exact, got {c['knapsack']!r}")
+    if 'rank' in c and c['rank'] not in RANKS: raise SSPVSError(f"--rank must be one of {', '.join(RANKS)}, got {c['rank']!r}")
     return cfg
 
 def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds, splits, device, pretrained,
@@ -529,7 +533,7 @@ def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds
         d, arch = checkpoint_feat_dim(pretrained)
         if d != target.feat_dim: raise SSPVSError(f"{Path(pretrained).name}: the checkpoint reads {d}-d features but {target.path.name} has {target.feat_dim}-d features")
     check_config(cfg, arch)
-    cfg.setdefault('knapsack', 'official')   # configurations written before the conventions were named
+    cfg.setdefault('knapsack', 'official'); cfg.setdefault('rank', 'otani')   # configurations written before the conventions were named
     cfg['precision'] = resolve_precision(cfg.get('precision', 'auto'), get_device(device))   # what runs is what every results JSON records
     if not len(seeds) or any(int(s) < 0 for s in seeds): raise SSPVSError(f"seeds {tuple(seeds)}: need one or more seeds, each 0 or more")
     sp, source = get_splits(files, dataset, setting, splits)
@@ -603,7 +607,7 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
         if bp.exists(): base[i] = json.loads(bp.read_text())
         else:
             bp.parent.mkdir(exist_ok=True)
-            base[i] = split_baselines([get_record(files, k) for k in sp[i].test_keys], metric, cfg['n_draws'], cfg['knapsack']); save_json(base[i], bp)
+            base[i] = split_baselines([get_record(files, k) for k in sp[i].test_keys], metric, cfg['n_draws'], cfg['knapsack'], cfg.get('rank', 'otani')); save_json(base[i], bp)
         for s in seeds:
             r = run_split(files, sp[i], i, cfg, out, dataset, setting, seed=s, device=device, pretrained=pretrained, text=text, progress=progress)
             runs.append(r)
@@ -688,9 +692,25 @@ def _files(paths:tuple)->dict:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore'); return load_benchmarks(list(paths))
 
-def _pool_run(paths:tuple, threads:int, cell:dict, index:int, seed:int, device):
-    "One run in a worker process; Ctrl-C or SIGTERM ends the process itself once the run's `finally` blocks have cleaned up, so it starts no queued run."
+def worker_device(device, # the device asked for (None: CUDA when available)
+                  k:int, # the worker's number, 0..workers-1
+                 )->str|None:
+    "Worker `k`'s device: `cuda:(k % n)` when CUDA (unnumbered) is asked for and there are n > 1 devices, else `device`."
+    if (device is None or str(device) == 'cuda') and torch.cuda.is_available() and torch.cuda.device_count() > 1:
+        return f'cuda:{k % torch.cuda.device_count()}'
+    return device
+
+_WORKER = {}
+def _pool_init(numbers, threads:int, deterministic:bool):
+    "A worker process starts: takes its number, its torch thread count and the parent's determinism."
+    _WORKER['k'] = numbers.get()
     torch.set_num_threads(threads)
+    if deterministic: set_deterministic()
+
+def _pool_run(paths:tuple, cell:dict, index:int, seed:int, device):
+    "One run in a worker process, on the worker's own device; Ctrl-C or SIGTERM ends the process itself once the run's `finally` blocks have cleaned up, so it starts no queued run."
+    device = worker_device(device, _WORKER.get('k', 0))
+    if device is not None and torch.device(device).type == 'cuda' and torch.device(device).index is not None: torch.cuda.set_device(torch.device(device))
     from sspvs.core import interrupt_on_sigterm, _one_line_warnings
     warnings.showwarning = _one_line_warnings(Path(sys.argv[0]).name, warnings.showwarning)   # as the tool's own process shows them
     try:
@@ -714,15 +734,18 @@ def _pool_runs(cells:list[dict], seeds, device, workers:int, progress:bool=True)
     "Train every run of `cells` in `workers` local processes (spawned, each with this process's torch thread count), the largest first; afterwards every run is finished."
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
-    from sspvs.benchmark import _pool_run   # the package's own: a spawned process imports it by name (in a notebook this module is __main__)
+    from sspvs.benchmark import _pool_run, _pool_init   # the package's own: a spawned process imports it by name (in a notebook this module is __main__)
     jobs = sorted(_jobs(cells, seeds), key=_cost, reverse=True)
     if workers < 2 or len(jobs) < 2: return   # nothing to share: the runs go on in this process
     for c in cells: prepare_run(c['out'], c['inputs'], c['dataset'], c['setting'], c['pretrained'], c['text'])
     lean = lambda c: dict({k: c[k] for k in ('out', 'dataset', 'setting', 'pretrained', 'text')}, inputs=(None, *c['inputs'][1:]))   # no open files
     paths = {id(c): tuple(str(f.path) for f in c['inputs'][0].values()) for c in cells}
-    ex = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context('spawn'))
+    n, ctx = min(workers, len(jobs)), mp.get_context('spawn')
+    numbers = ctx.Queue()
+    for k in range(n): numbers.put(k)   # worker k runs on cuda:(k % devices) (`worker_device`)
+    ex = ProcessPoolExecutor(n, mp_context=ctx, initializer=_pool_init, initargs=(numbers, torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()))
     try:
-        futs = [ex.submit(_pool_run, paths[id(c)], torch.get_num_threads(), lean(c), i, s, device) for c, i, s in jobs]
+        futs = [ex.submit(_pool_run, paths[id(c)], lean(c), i, s, device) for c, i, s in jobs]
         for f in tqdm(as_completed(futs), total=len(futs), desc=f'runs ({min(workers, len(jobs))} processes)', disable=not progress): f.result()
     except BaseException:   # Ctrl-C, SIGTERM (as `KeyboardInterrupt`) or a failed run: no worker goes on
         _stop_pool(ex); raise
@@ -791,7 +814,7 @@ def _targets(data, dataset:str|None)->list[str]:
     if not res: raise SSPVSError(f"{data}: holds no SumMe or TVSum benchmark file ({STANDARD['summe']}, {STANDARD['tvsum']})")
     return res
 
-_OVERRIDES = ('precision', 'knapsack', 'epochs', 'stages', 'lr', 'batch_size', 'max_len', 'repeat', 'val_frac', 'n_train', 'select', 'd_model', 'n_layers', 'n_heads', 'd_ff')
+_OVERRIDES = ('precision', 'knapsack', 'rank', 'epochs', 'stages', 'lr', 'batch_size', 'max_len', 'repeat', 'val_frac', 'n_train', 'select', 'd_model', 'n_layers', 'n_heads', 'd_ff')
 
 def _overrides(args:dict)->dict:
     "The config overrides among a console script's arguments (None = keep the preset's value)."
@@ -804,9 +827,10 @@ def _folds(folds:str|None)->list[int]|None:
 
 # %% ../nbs/12_benchmark.ipynb #14c93fe9
 def set_threads(threads:int|None, preset:str, device)->int:
-    "CPU threads for torch: as given; else 1 for the small preset on the CPU (see above), torch's default otherwise."
+    "CPU threads for torch: as given; else 1 for the small preset on the CPU (see above), under torchrun this process's share of the CPUs (`rank_threads`), torch's default otherwise."
     if threads is not None and threads < 1: raise SSPVSError(f"--threads must be at least 1, got {threads}")
     if threads is None and preset == 'small' and get_device(device).type == 'cpu': threads = 1
+    if threads is None: threads = rank_threads()   # torchrun's OMP_NUM_THREADS=1 would leave the probe, scoring and collation on one thread
     if threads is not None: torch.set_num_threads(threads)
     return torch.get_num_threads()
 
@@ -817,7 +841,7 @@ def default_workers(workers:int|None, preset:str, device)->int:
     if preset != 'small' or get_device(device).type != 'cpu': return 1
     return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
 
-def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, pretrained, text, progress, figures, overrides, prog, out_name=None, threads=None, workers=None):
+def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, pretrained, text, progress, figures, overrides, prog, out_name=None, threads=None, workers=None, deterministic=False):
     data = (data or None) if not isinstance(data, str) else [data]
     if data is not None and len(data) == 1: data = data[0]
     synthetic = data is None
@@ -826,6 +850,8 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
     started = start_dist()
     try:
         device = rank_device(device, local, world)
+        if world > 1 and get_device(device).type == 'cuda': torch.cuda.set_device(get_device(device).index or 0)   # this process's GPU is its current one
+        if deterministic: set_deterministic()
         n_threads = set_threads(threads, preset, device)
         workers = default_workers(workers, preset, device) if world == 1 else 1   # under torchrun the processes are torchrun's
         targets = _targets(data, dataset)
@@ -856,7 +882,7 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
         say(f"{prog}: data: {'the bundled synthetic benchmark (stand-ins made by sspvs.synthetic, not the real SumMe/TVSum), ' if synthetic else ''}"
             f"{synthetic_dir() if synthetic else data}; preset {preset}; seed(s) {', '.join(map(str, seeds))}; precision {resolve_precision(cfg0['precision'], device)}; "
             f"{n_threads} CPU thread(s)" + (f"; {world} processes" if world > 1 else f"; up to {workers} worker processes" if workers > 1 else ''))
-        say(KNAPSACK_NOTES[cfg0['knapsack']])
+        say(KNAPSACK_NOTES[cfg0['knapsack']]); say(RANK_NOTES[cfg0.get('rank', 'otani')])
         for c in cells:
             if 'reason' in c: say(f"{prog}: not running {c['dataset']} {c['setting']} {c['variant']}: {c['reason']}")
         t0 = time.time()
@@ -867,15 +893,15 @@ def _run_cli(data, dataset, setting, splits, out, preset, seeds, folds, device, 
         probe = [p for c in runnable for p in c['probe']]
         if grid:
             rows = grid_rows([dict(dataset=c['dataset'], setting=c['setting'], variant=c['variant'], rows=c.get('rows'), reason=c.get('reason')) for c in cells])
-            md = grid_markdown(rows)
+            md = grid_markdown(rows, cfg0.get('rank', 'otani'))
             save_json(dict(setting='all', data=str(synthetic_dir() if synthetic else data), preset=preset, seeds=list(seeds), folds=folds,
-                           pretrained=None if pretrained is None else str(pretrained), knapsack=cfg0['knapsack'], precision=resolve_precision(cfg0['precision'], device),
+                           pretrained=None if pretrained is None else str(pretrained), knapsack=cfg0['knapsack'], rank=cfg0.get('rank', 'otani'), precision=resolve_precision(cfg0['precision'], device),
                            cells=[dict(dataset=c['dataset'], setting=c['setting'], variant=c['variant'], out=str(c['out']), ran='rows' in c, reason=c.get('reason'),
                                        config=c['inputs'][1] if 'inputs' in c else None) for c in cells],
-                           rows=rows, published='METHOD.md section 4', probe=probe), root/'results.json')
+                           rows=rows, published='Li et al., WACV 2023', probe=probe), root/'results.json')
         else:
             rows = [r for c in runnable for r in c['rows']]
-            md = results_markdown(rows)
+            md = results_markdown(rows, cfg0.get('rank', 'otani'))
         md += '\n\nModel against the linear probe, run by run:\n' + probe_markdown(probe)
         if grid or len(targets) > 1:
             with atomic_path(root/'results.md') as tmp: tmp.write_text(md + '\n')
@@ -892,11 +918,12 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
                     setting:Param("canonical, augmented, transfer, or all: every setting and variant, one table with the paper's numbers", str)='canonical',
                     splits:Param("split file or folder (default: the official file under $SSPVS_DATA/splits, else generated)", str)=None,
                     out:Param("output folder (default: runs/<dataset>-<setting>-<stamp>); an existing one is resumed", str)=None,
-                    preset:Param("official (METHOD.md) or small (CPU); default: small for the synthetic default, else official", str)=None,
+                    preset:Param("official (the paper's configuration) or small (CPU); default: small for the synthetic default, else official", str)=None,
                     seeds:Param("seeds per split (default: 2 with small, 3 with official)", int)=None,
                     folds:Param("split indices to run, e.g. 0,2 (default: all)", str)=None,
                     precision:Param("fp32, bf16 or auto (bf16 on CUDA and on CPUs with native bf16, else fp32); default: the preset's (official auto, small fp32)", str)=None,
                     knapsack:Param("F1's knapsack convention: official (SSPVS: int(1000 x mean), OR-Tools) or exact (float, the common public code)", str, choices=['official', 'exact'])=None,
+                    rank:Param("rank-correlation convention (validation included): otani (frames vs each annotator), mean, steps or summary (see sspvs.metrics.RANKS)", str, choices=list(RANKS))=None,
                     epochs:Param("override: training epochs", int)=None,
                     stages:Param("override: progressive stages", int)=None,
                     lr:Param("override: learning rate", float)=None,
@@ -913,6 +940,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
                     device:Param("cpu, cuda or cuda:N (default: CUDA when available)", str)=None,
                     threads:Param("CPU threads for torch (default: 1 with the small preset on CPU, else torch's default)", int)=None,
                     workers:Param("processes that share the runs (default: one per CPU core with the small preset on CPU, else 1; under torchrun: torchrun's)", int)=None,
+                    deterministic:Param("deterministic GPU kernels (torch.use_deterministic_algorithms, cuBLAS workspace): repeatable on a GPU, slower", store_true)=False,
                     pretrained:Param("fine-tune from this sspvs-pretrain checkpoint (best.safetensors)", str)=None,
                     text:Param("+Text: guide stage 1 with each video's text", store_true)=False,
                     no_figures:Param("do not draw figures", store_true)=False,
@@ -922,7 +950,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
         if setting != 'all' and setting not in SETTINGS: raise SSPVSError(f"unknown setting {setting!r}: choose one of {', '.join(SETTINGS)}, all")
         _run_cli(data, dataset, setting, splits, out, preset, seeds, _folds(folds), device, pretrained, text, not no_progress, not no_figures,
                  _overrides(locals()),
-                 'sspvs-benchmark', threads=threads, workers=workers)
+                 'sspvs-benchmark', threads=threads, workers=workers, deterministic=deterministic)
 
 @call_parse
 def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled synthetic benchmark)", str, nargs='*')=None,
@@ -935,6 +963,7 @@ def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled 
                 preset:Param("official or small; default: small for the synthetic default, else official", str)=None,
                 precision:Param("fp32, bf16 or auto (bf16 on CUDA and on CPUs with native bf16, else fp32); default: the preset's (official auto, small fp32)", str)=None,
                 knapsack:Param("F1's knapsack convention (validation included): official or exact", str, choices=['official', 'exact'])=None,
+                rank:Param("rank-correlation convention (validation included): otani, mean, steps or summary (see sspvs.metrics.RANKS)", str, choices=list(RANKS))=None,
                 epochs:Param("override: training epochs", int)=None,
                 stages:Param("override: progressive stages", int)=None,
                 lr:Param("override: learning rate", float)=None,
@@ -950,6 +979,7 @@ def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled 
                 d_ff:Param("override: feed-forward width", int)=None,
                 device:Param("cpu, cuda or cuda:N (default: CUDA when available)", str)=None,
                 threads:Param("CPU threads for torch (default: 1 with the small preset on CPU, else torch's default)", int)=None,
+                deterministic:Param("deterministic GPU kernels (torch.use_deterministic_algorithms, cuBLAS workspace): repeatable on a GPU, slower", store_true)=False,
                 pretrained:Param("fine-tune from this sspvs-pretrain checkpoint (best.safetensors)", str)=None,
                 text:Param("+Text: guide stage 1 with each video's text", store_true)=False,
                 no_figures:Param("do not draw figures", store_true)=False,
@@ -961,4 +991,4 @@ def sspvs_train(data:Param("benchmark folder or .h5 files (default: the bundled 
         if setting == 'all': raise SSPVSError("sspvs-train runs one setting: --setting all is sspvs-benchmark's")
         _run_cli(data, dataset, setting, splits, out, preset, (seed,), [split], device, pretrained, text, not no_progress, not no_figures,
                  _overrides(locals()),
-                 'sspvs-train', out_name=lambda ds: f"{ds}-{setting}-split{split}", threads=threads, workers=1)   # one run: nothing to share
+                 'sspvs-train', out_name=lambda ds: f"{ds}-{setting}-split{split}", threads=threads, workers=1, deterministic=deterministic)   # one run: nothing to share

@@ -11,7 +11,7 @@ import numpy as np, torch
 # %% auto #0
 __all__ = ['DATA_ENV', 'NO_DATA', 'SSPVSError', 'cli_errors', 'interrupt_on_sigterm', 'check_out_path', 'data_path', 'cache_dir',
            'atomic_path', 'atomic_write', 'save_json', 'file_digest', 'file_ids', 'data_files', 'data_key',
-           'get_device', 'amp_dtype', 'autocast', 'set_seed']
+           'get_device', 'set_deterministic', 'rank_threads', 'set_seed']
 
 # %% ../nbs/00_core.ipynb #11ecc928
 class SSPVSError(Exception):
@@ -83,7 +83,7 @@ def check_out_path(out:str|Path, # an output folder, existing or to be created
 
 # %% ../nbs/00_core.ipynb #b3bd2fe2
 DATA_ENV = 'SSPVS_DATA'
-NO_DATA = f"the research annotations are not available: set {DATA_ENV} to a folder laid out like shared/data"
+NO_DATA = f"the research annotations are not available: set {DATA_ENV} to a folder holding tvsum/, summe/ and splits/ (see sspvs.core)"
 
 def data_path(*parts:str, # path below the data folder, e.g. 'tvsum', 'ydata-anno.tsv'
              )->Path|None:
@@ -189,16 +189,23 @@ def get_device(device:str|torch.device|None=None, # 'cpu', 'cuda', 'cuda:1'; Non
     if device.type == 'cuda' and not torch.cuda.is_available(): raise SSPVSError(f"device {device} was asked for, but CUDA is not available")
     return device
 
-def amp_dtype(device:torch.device)->torch.dtype|None:
-    "The mixed-precision dtype for `device`: None on CPU, bfloat16 or float16 on CUDA."
-    if device.type != 'cuda': return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+# %% ../nbs/00_core.ipynb #6eeaab62
+def set_deterministic(on:bool=True, # deterministic algorithms on (off: torch's defaults back)
+                     ):
+    "Ask torch for deterministic algorithms (`torch.use_deterministic_algorithms`, warning about any op that has none) and cuBLAS for its fixed workspace, so a GPU run repeats number for number; call it before the first CUDA matrix product."
+    if on: os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')   # read by cuBLAS when it starts
+    torch.use_deterministic_algorithms(on, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    if on: torch.backends.cudnn.deterministic = True
 
-def autocast(device:torch.device, enabled:bool=True):
-    "Mixed precision on CUDA, nothing on CPU."
-    dt = amp_dtype(device)
-    if not enabled or dt is None: return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dt)
+def rank_threads(env:dict|None=None, # the environment (default: os.environ)
+                )->int|None:
+    "CPU threads for one of torchrun's processes: the CPUs this process may use divided among the node's processes; None outside torchrun or when OMP_NUM_THREADS was set to something other than torchrun's 1."
+    env = os.environ if env is None else env
+    local_world = int(env.get('LOCAL_WORLD_SIZE', 1))
+    if local_world < 2 or env.get('OMP_NUM_THREADS', '1') != '1': return None
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    return max(1, cpus // local_world)
 
 # %% ../nbs/00_core.ipynb #d11aa7f3
 def set_seed(seed:int):

@@ -385,7 +385,7 @@ def write_benchmark(path:str|Path, # the .h5 file to write
     return path
 
 # %% ../nbs/01_data.ipynb #9c058f7a
-CHECKSUMS = {  # file name -> (size in bytes, sha256); from data/SOURCES.md
+CHECKSUMS = {  # file name -> (size in bytes, sha256); from sylvainma/Summarizer's Git LFS pointers
     STANDARD['summe']: (37_099_544, 'db3816d2504f322c1107fd5e4d8d612380b1f3ca9cb1e5ce06a113f6515ab278'),
     STANDARD['tvsum']: (125_126_256, 'ec9cbcc715887d30ba2ad46764cb810f07eb6d6241e96c0eac5fca51d398228b'),
     STANDARD['ovp']: (40_816_768, 'cdb0ffb5bdfaa8d416d61f9ff5dcdd8cfd57e58647f641f189a6f690d17e4398'),

@@ -32,9 +32,10 @@ class PositionalEncoding(nn.Module):
         self.d_model, self.scale, self.drop = d_model, scale, nn.Dropout(dropout)
     def forward(self, x:Tensor, # (B, T, d)
                 positions:Tensor|None=None, # (B, T) long: each row's positions; None: 0..T-1 for every row
+                n_pos:int|None=None, # more than the largest position, known on the host (None: read from `positions`, a device sync on a GPU)
                )->Tensor:
         if positions is None: pe = sinusoidal_encoding(x.shape[1], self.d_model, x.device, x.dtype)
-        else: pe = sinusoidal_encoding(int(positions.max()) + 1, self.d_model, x.device, x.dtype)[positions]
+        else: pe = sinusoidal_encoding(int(positions.max()) + 1 if n_pos is None else n_pos, self.d_model, x.device, x.dtype)[positions]
         return self.drop(x + self.scale * pe)
 
 # %% ../nbs/07_encoders.ipynb #f6c24930
@@ -72,18 +73,30 @@ class VideoEncoder(nn.Module):
         "Map (..., feat_dim) features to the model width (identity when they are equal)."
         return self.proj(x)
 
+    @staticmethod
+    def positions(start:Tensor|None, # (B,) where each row starts in its video; None: at 0
+                  T:int, # steps per row
+                  device=None, # where the positions go
+                 )->tuple[Tensor|None, int|None]: # ((B, T+1) positions on `device` or None when every row starts at 0, their count)
+        "The positions of CLS (0) and of step t of a row that starts at s (s + t + 1), computed on the host: a crop's steps keep their positions in the video."
+        if start is None: return None, None
+        start = torch.as_tensor(start)
+        if start.device.type != 'cpu': start = start.cpu()   # a device sync: training passes its starts from the host
+        if not bool(start.any()): return None, None
+        pos = torch.cat([torch.zeros(len(start), 1, dtype=torch.long), start.long()[:, None] + torch.arange(1, T + 1)], 1)
+        return pos.to(device), int(start.max()) + T + 1
+
     def forward(self, x:Tensor, # (B, T, feat_dim) step features
                 mask:Tensor|None=None, # (B, T) bool, True at real steps; None: all real
-                start:Tensor|None=None, # (B,) long: where each row starts in its video (a training crop); None: at 0
+                start:Tensor|None=None, # (B,) long: where each row starts in its video (a training crop); None: at 0. Best on the CPU: no device sync
+                positions:tuple|None=None, # what `positions(start, T, device)` returned, to compute it once for several calls (then `start` is ignored)
                )->tuple[Tensor, Tensor]: # (cls (B, d_model), steps (B, T, d_model)), zero at padded steps
         if x.shape[-1] != self.feat_dim: raise ValueError(f"VideoEncoder expects {self.feat_dim}-d features, got {x.shape[-1]}")
         B, T, _ = x.shape
         if mask is not None: x = x.masked_fill(~mask[..., None], 0.)
         h = torch.cat([self.cls.expand(B, -1, -1).to(x.dtype), self.project(x)], dim=1)
-        pos = None   # CLS at 0, step t of a row that starts at s at s + t + 1: a crop's steps keep their positions in the video
-        if start is not None and bool(start.any()):
-            pos = torch.cat([torch.zeros(B, 1, dtype=torch.long, device=x.device), start.to(x.device)[:, None] + torch.arange(1, T + 1, device=x.device)], 1)
-        h = self.pos(h, pos)
+        pos, n_pos = positions if positions is not None else self.positions(start, T, x.device)
+        h = self.pos(h, pos, n_pos)
         pad = None
         if mask is not None: pad = torch.cat([torch.zeros(B, 1, dtype=torch.bool, device=x.device), ~mask], dim=1)
         h = self.encoder(h, src_key_padding_mask=pad)

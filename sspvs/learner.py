@@ -19,10 +19,10 @@ from .encoders import VideoEncoder
 from .progressive import ProgressiveSummarizer
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'CHECKPOINT_FORMAT', 'check_precision', 'cpu_has_bf16', 'resolve_precision', 'precision_autocast',
-           'ModelConfig', 'TrainConfig', 'build_summarizer', 'rng_state', 'set_rng_state', 'sidecar', 'save_checkpoint',
-           'Checkpoint', 'read_checkpoint', 'load_checkpoint', 'load_summarizer', 'pad_batch', 'epoch_order',
-           'text_vectors', 'masked_mse', 'predict', 'fit']
+__all__ = ['PRECISIONS', 'CHECKPOINT_FORMAT', 'check_precision', 'cpu_has_bf16', 'cuda_has_bf16', 'resolve_precision',
+           'precision_autocast', 'ModelConfig', 'TrainConfig', 'build_summarizer', 'rng_state', 'set_rng_state',
+           'sidecar', 'save_checkpoint', 'Checkpoint', 'read_checkpoint', 'load_checkpoint', 'load_summarizer',
+           'pad_batch', 'epoch_order', 'text_vectors', 'masked_mse', 'predict', 'fit']
 
 # %% ../nbs/11_learner.ipynb #5f2f2451
 PRECISIONS = ('fp32', 'bf16', 'auto')
@@ -43,6 +43,14 @@ def cpu_has_bf16()->bool:
     except OSError: return False
     return bool(flags & {'avx512_bf16', 'amx_bf16', 'bf16'})
 
+def cuda_has_bf16(device, # a CUDA device ('cuda' is the current one)
+                 )->bool:
+    "Whether the CUDA `device` computes bfloat16 natively (Ampere or later, or ROCm): `torch.cuda.is_bf16_supported(including_emulation=False)`, asked of this device, not the current one, and without allocating on it."
+    if torch.version.hip: return True
+    device = torch.device(device)
+    i = device.index if device.index is not None else torch.cuda.current_device()
+    return torch.cuda.get_device_properties(i).major >= 8
+
 def resolve_precision(precision:str, # 'fp32', 'bf16' or 'auto'
                       device=None, # the device it runs on (None: CUDA when available)
                      )->str: # 'fp32', 'bf16' or 'fp16'
@@ -51,8 +59,9 @@ def resolve_precision(precision:str, # 'fp32', 'bf16' or 'auto'
     device = get_device(device)
     if precision == 'fp32': return 'fp32'
     if device.type == 'cuda':
-        bf = torch.cuda.is_bf16_supported()
-        if precision == 'bf16' and not bf: raise SSPVSError(f"--precision bf16: {torch.cuda.get_device_name(device)} does not support bfloat16; use auto (float16 with loss scaling) or fp32")
+        if precision == 'fp16': return 'fp16'   # asked for by name (e.g. to check the loss-scaling path on a bf16 GPU)
+        bf = cuda_has_bf16(device)   # emulated bf16 (pre-Ampere) is slower than fp16 with loss scaling
+        if precision == 'bf16' and not bf: raise SSPVSError(f"--precision bf16: {torch.cuda.get_device_name(device)} does not compute bfloat16 natively; use auto (float16 with loss scaling) or fp32")
         return 'bf16' if bf else 'fp16'
     if precision == 'fp16': raise SSPVSError(f"--precision fp16 is for CUDA only; {device} runs fp32, bf16 or auto")
     if device.type != 'cpu': return 'fp32' if precision == 'auto' else precision
@@ -310,14 +319,13 @@ def predict(model:ProgressiveSummarizer, # the model
     try:
         for b in tqdm(range(0, len(order), batch_size), disable=not progress, desc='predict', leave=False):
             recs = [records[i] for i in order[b:b + batch_size]]
-            x, mask = pad_batch([r.features for r in recs])
-            x, mask = x.to(device), mask.to(device)
+            x, mask = pad_batch([r.features for r in recs])   # the mask stays on the host: the model checks it there
             with precision_autocast(device, prec):
                 t = text_vectors(text, [r.full_key for r in recs], [getattr(r, 'text', {}) for r in recs], device)
-                res = model(x, mask, text=t)
-            sc, st = res['scores'].float().cpu().numpy(), torch.stack(res['stages'], 1).float().cpu().numpy()
-            for i, r in enumerate(recs):
-                n = int(mask[i].sum()); out[r.full_key] = st[i, :, :n].copy() if stages else sc[i, :n].copy()
+                res = model(x.to(device), mask, text=t)
+            both = torch.stack([res['scores'], *res['stages']], 1).float().cpu().numpy()   # one copy to the host per batch
+            for i, (r, n) in enumerate(zip(recs, mask.sum(1).tolist())):
+                out[r.full_key] = both[i, 1:, :n].copy() if stages else both[i, 0, :n].copy()
     finally:
         model.train(was_training)
         if isinstance(text, nn.Module): text.train(text_training)
@@ -380,20 +388,20 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
         if isinstance(text, nn.Module): text.train()
         ds.set_epoch(epoch)
         order = epoch_order(len(ds), cfg.seed, epoch)
-        total, n = 0., 0
+        total, n = torch.zeros((), dtype=torch.float64, device=device), 0   # the loss stays on the device: read once per epoch
         for b in tqdm(range(0, len(order), cfg.batch_size), desc=f'epoch {epoch+1}', leave=False, disable=not progress):
             batch = collate([ds[i] for i in order[b:b + cfg.batch_size]])
             x, mask, y = batch['features'].to(device), batch['mask'].to(device), batch['target'].to(device)
-            with precision_autocast(device, prec):
-                out = model(x, mask, text=text_vectors(text, batch['keys'], batch['texts'], device), start=batch['starts'].to(device))
+            with precision_autocast(device, prec):   # mask and starts go in from the host: the model reads them there, no device sync
+                out = model(x, batch['mask'], text=text_vectors(text, batch['keys'], batch['texts'], device), start=batch['starts'])
             loss = masked_mse(out['scores'], y, mask)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if cfg.grad_clip:
                 scaler.unscale_(opt); nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             scaler.step(opt); scaler.update()
-            steps = int(mask.sum()); total += loss.item() * steps; n += steps
-        entry = dict(epoch=epoch + 1, loss=total / n, lr=cfg.lr, seconds=round(time.time() - t0, 3))
+            steps = int(batch['mask'].sum()); total += loss.detach().double() * steps; n += steps   # as loss.item() * steps, summed in float64
+        entry = dict(epoch=epoch + 1, loss=total.item() / n, lr=cfg.lr, seconds=round(time.time() - t0, 3))
         if on_epoch is not None: entry.update(on_epoch(model, epoch + 1, dict(entry)) or {})
         history.append(entry)
         if ckpt is not None:

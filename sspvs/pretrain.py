@@ -13,7 +13,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import Dataset, DistributedSampler
 from tqdm.auto import tqdm
 from fastcore.script import call_parse, Param, store_true
-from .core import SSPVSError, cli_errors, save_json, get_device, set_seed
+from .core import SSPVSError, cli_errors, save_json, get_device, set_seed, set_deterministic, rank_threads
 from .corpus import Corpus
 from .encoders import VideoEncoder
 from .text import TextEncoder, GuideTextEncoder, DEFAULT_TEXT_MODEL, PRETRAIN_BUDGETS, FINETUNE_BUDGETS
@@ -23,7 +23,7 @@ from .learner import (save_checkpoint, read_checkpoint, set_rng_state, build_sum
 
 # %% auto #0
 __all__ = ['CorpusDataset', 'collate_corpus', 'PretrainConfig', 'build_pretrain_model', 'checkpoint_config', 'save_pretrain',
-           'legacy_precision', 'load_pretrain', 'run_epoch', 'validate', 'pretrain', 'sspvs_pretrain',
+           'legacy_precision', 'load_pretrain', 'run_epoch', 'validate', 'epoch_seed', 'pretrain', 'sspvs_pretrain',
            'init_from_pretrained', 'pretrained_text_model', 'finetune_model']
 
 # %% ../nbs/13_pretrain.ipynb #11ba5da0
@@ -114,9 +114,11 @@ def _video_part(m:PretrainModel)->nn.ModuleDict:
 def checkpoint_config(cfg:PretrainConfig, model:PretrainModel)->dict:
     return dict(kind='pretrain', pretrain=cfg.as_dict(), model=model.config)
 
-def save_pretrain(path, model:PretrainModel, cfg:PretrainConfig, optimizer=None, **extra)->Path:
+def save_pretrain(path, model:PretrainModel, cfg:PretrainConfig, optimizer=None,
+                  scaler:torch.amp.GradScaler|None=None, # the fp16 loss scaler (stored when enabled), to resume with its scale
+                  **extra)->Path:
     "Write a pretraining checkpoint (see above)."
-    return save_checkpoint(path, _video_part(model), checkpoint_config(cfg, model), optimizer=optimizer, rng=optimizer is not None,
+    return save_checkpoint(path, _video_part(model), checkpoint_config(cfg, model), optimizer=optimizer, scaler=scaler, rng=optimizer is not None,
                            text=model.text_encoder, **extra)
 
 def legacy_precision(d:dict, # a checkpoint's pretraining config (modified in place)
@@ -161,16 +163,22 @@ def run_epoch(model, # PretrainModel, or its DDP wrapper
     nb = math.ceil(len(sampler) / cfg.batch_size)
     for i, b in tqdm(_batches(ds, sampler, cfg.batch_size), total=nb, desc=f'epoch {epoch+1}', leave=False, disable=not progress):
         with precision_autocast(device, prec):
-            out = model(b['features'].to(device), b['mask'].to(device), b['texts'], generator=_gen(cfg.seed, epoch, rank, i), start=b['starts'].to(device))
+            out = model(b['features'].to(device), b['mask'], b['texts'], generator=_gen(cfg.seed, epoch, rank, i), start=b['starts'])   # mask and starts from the host: no device sync
         opt.zero_grad(set_to_none=True)
         scaler.scale(out['loss']).backward()
         if cfg.grad_clip:
             scaler.unscale_(opt); nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         scaler.step(opt); scaler.update()
-        for k in _LOSSES + ('match_acc',):
-            if k in out: sums[k] = sums.get(k, 0.) + out[k].item()
+        for k in _LOSSES + ('match_acc',):   # summed on the device in float64 (as .item() would, without a sync), read once an epoch
+            if k in out: sums[k] = sums.get(k, 0.) + out[k].detach().double()
         n += 1
-    return {k: v / max(n, 1) for k, v in sums.items()}
+    return _host(sums, n)
+
+def _host(sums:dict, n:int)->dict:
+    "The means of the device sums `sums` over `n` batches, read back in one transfer."
+    keys = list(sums)
+    vals = torch.stack([torch.as_tensor(sums[k], dtype=torch.float64) for k in keys]).tolist() if keys else []
+    return {k: v / max(n, 1) for k, v in zip(keys, vals)}
 
 @torch.no_grad()
 def validate(model:PretrainModel, ds:CorpusDataset, cfg:PretrainConfig, device, progress:bool=False)->dict:
@@ -179,20 +187,24 @@ def validate(model:PretrainModel, ds:CorpusDataset, cfg:PretrainConfig, device, 
     sums, n, correct, total = {}, 0, 0., 0
     for i, b in tqdm(_batches(ds, range(len(ds)), cfg.batch_size), total=math.ceil(len(ds) / cfg.batch_size), desc='validate', leave=False, disable=not progress):
         with precision_autocast(device, resolve_precision(cfg.precision, device)):
-            out = model(b['features'].to(device), b['mask'].to(device), b['texts'], generator=_gen(cfg.seed, 10**6, i), start=b['starts'].to(device))
+            out = model(b['features'].to(device), b['mask'], b['texts'], generator=_gen(cfg.seed, 10**6, i), start=b['starts'])
         for k in _LOSSES:
-            if k in out: sums[k] = sums.get(k, 0.) + out[k].item()
+            if k in out: sums[k] = sums.get(k, 0.) + out[k].double()
         if 'logits' in out:
-            correct += ((out['logits'] > 0).float() == out['labels']).float().sum().item(); total += len(out['labels'])
+            correct += ((out['logits'] > 0).float() == out['labels']).double().sum(); total += len(out['labels'])
         n += 1
-    res = {f'val_{k}': v / max(n, 1) for k, v in sums.items()}
-    if total: res['val_match_acc'] = correct / total
+    res = {f'val_{k}': v for k, v in _host(sums, n).items()}
+    if total: res['val_match_acc'] = float(correct) / total
     return res
 
 # %% ../nbs/13_pretrain.ipynb #8b38c8e7
 def _dist_env()->tuple[int, int, int]:
     "(rank, world size, local rank) from torchrun's environment (0, 1, 0 without it)."
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
+
+def epoch_seed(seed:int, rank:int, epoch:int)->int:
+    "The seed of process `rank`'s torch generators (CPU and CUDA) at the start of `epoch` under torchrun: a checkpoint holds one process's RNG state, so each process reseeds from its own (seed, rank, epoch), which a resumed run repeats."
+    return int(np.random.SeedSequence([int(seed), int(rank), int(epoch), 13]).generate_state(1)[0])
 
 def _check_resume(ck, cfg:PretrainConfig, device):
     old = legacy_precision(dict(ck.config.get('pretrain', {})), device)
@@ -216,9 +228,9 @@ def pretrain(train:CorpusDataset|list, # the training corpora (a dataset, or Cor
     ddp = world > 1
     if ddp and not dist.is_initialized():
         backend = 'nccl' if torch.cuda.is_available() and str(device or 'cuda').startswith('cuda') else 'gloo'
-        if backend == 'nccl': torch.cuda.set_device(local)
+        if backend == 'nccl': torch.cuda.set_device(local % torch.cuda.device_count())   # where each process sees one GPU (SLURM binding), it is cuda:0
         dist.init_process_group(backend, timeout=datetime.timedelta(minutes=60))
-    device = torch.device('cuda', local) if ddp and torch.cuda.is_available() and str(device or 'cuda').startswith('cuda') else get_device(device)
+    device = torch.device('cuda', local % torch.cuda.device_count()) if ddp and torch.cuda.is_available() and str(device or 'cuda').startswith('cuda') else get_device(device)
     out = Path(out)
     if rank == 0: out.mkdir(parents=True, exist_ok=True)
     if not isinstance(train, CorpusDataset): train = CorpusDataset(train, cfg.max_len, True, cfg.repeat, cfg.seed)
@@ -236,7 +248,8 @@ def pretrain(train:CorpusDataset|list, # the training corpora (a dataset, or Cor
         _video_part(model).load_state_dict(ck.model)
         if model.text_encoder is not None and ck.text: model.text_encoder.load_state_dict(ck.text, strict=False)
         opt.load_state_dict(ck.optimizer)
-        if ck.rng is not None: set_rng_state(*ck.rng)
+        if ck.scaler and scaler.is_enabled(): scaler.load_state_dict(ck.scaler)   # fp16: resume at the scale reached, not at 65536
+        if ck.rng is not None: set_rng_state(*ck.rng)   # rank 0's; under torchrun every epoch reseeds each process below
         history, start, best = list(ck.extra.get('history', [])), int(ck.extra['epoch']), ck.extra.get('best')
     else: set_seed(cfg.seed + rank)
     net = DDP(model, device_ids=[device.index] if device.type == 'cuda' else None) if ddp else model
@@ -246,6 +259,7 @@ def pretrain(train:CorpusDataset|list, # the training corpora (a dataset, or Cor
     bar = tqdm(range(start, cfg.epochs), initial=start, total=cfg.epochs, desc='pretrain', disable=not show)
     for epoch in bar:
         t0 = time.time()
+        if ddp: torch.manual_seed(epoch_seed(cfg.seed, rank, epoch))   # each process its own dropout draws, the same after a resume
         entry = dict(epoch=epoch + 1, **run_epoch(net, train, sampler, opt, cfg, epoch, device, rank, show, scaler))
         if ddp:   # average the training numbers over the processes
             keys = sorted(k for k in entry if k != 'epoch')
@@ -262,7 +276,7 @@ def pretrain(train:CorpusDataset|list, # the training corpora (a dataset, or Cor
             entry['best_epoch'] = best['epoch']
             history.append(entry)
             if better: save_pretrain(best_path, model, cfg, epoch=epoch + 1, history=history, best=best)
-            save_pretrain(last, model, cfg, optimizer=opt, epoch=epoch + 1, history=history, best=best)
+            save_pretrain(last, model, cfg, optimizer=opt, scaler=scaler, epoch=epoch + 1, history=history, best=best)
             save_json(history, out/'history.json')
             bar.set_postfix({k: f'{entry[k]:.3f}' for k in ('loss', 'val_match_acc') if k in entry})
         if ddp: dist.barrier()
@@ -301,6 +315,7 @@ def sspvs_pretrain(corpus:Param("video-text corpus file(s) (.h5)", str, nargs='+
                    max_len:int=None, repeat:int=None, seed:int=None, grad_clip:float=None,
                    precision:str=None, # 'fp32', 'bf16' or 'auto' (bf16 on CUDA and on CPUs with native bf16); default: the preset's (paper auto, quick fp32)
                    device:str=None, # 'cpu', 'cuda' (default: CUDA when available)
+                   deterministic:store_true=False, # deterministic GPU kernels (torch.use_deterministic_algorithms, cuBLAS workspace): repeatable on a GPU, slower
                    fresh:store_true=False, # start over instead of resuming from OUT/last.safetensors
                    no_progress:store_true=False, # no progress bars
                   ):
@@ -320,6 +335,8 @@ def sspvs_pretrain(corpus:Param("video-text corpus file(s) (.h5)", str, nargs='+
         D = tr[0].feat_dim
         cfg = PretrainConfig.quick(D, **kw) if preset == 'quick' else PretrainConfig(feat_dim=D, **kw)
         rank = _dist_env()[0]
+        if deterministic: set_deterministic()
+        if (t := rank_threads()) is not None: torch.set_num_threads(t)   # torchrun's OMP_NUM_THREADS=1: this process's share of the CPUs instead
         if rank == 0: print(f"sspvs-pretrain: {sum(len(c) for c in tr)} training and {sum(len(c) for c in va)} validation videos, "
                             f"{D}-d features, {_dist_env()[1]} process(es), precision {resolve_precision(cfg.precision, get_device(device))}; writing to {out}")
         hist = pretrain(tr, va, out, cfg, device=device, resume=not fresh, progress=not no_progress)

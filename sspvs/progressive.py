@@ -54,7 +54,7 @@ class ProgressiveSummarizer(nn.Module):
                 'in_dropout': self.in_dropout}
 
     def forward(self, x:Tensor, # (B, T, feat_dim) step features
-                mask:Tensor|None=None, # (B, T) bool, True at real steps; None: all real
+                mask:Tensor|None=None, # (B, T) bool, True at real steps; None: all real. Pass it on the CPU: it is checked there, then moved
                 text:Tensor|None=None, # (B, text_dim) sentence vectors (required iff the model has text_dim)
                 start:Tensor|None=None, # (B,) where each row starts in its video (training crops); None: at 0
                )->dict: # scores (B, T) product of the stages, stages [(B, T)] * N; 0 at padded steps
@@ -63,14 +63,18 @@ class ProgressiveSummarizer(nn.Module):
                              else "this model has no text projection (text_dim=None) but `text` was given")
         if self.training and self.in_dropout: x = nn.functional.dropout(x, self.in_dropout)
         stages = []
-        enc_mask = None if mask is not None and bool(mask.all()) else mask   # nothing padded (e.g. equal training crops): attention without a mask is cheaper
+        full = mask is None or bool(mask.all())   # on the host when the mask comes from the CPU, as `fit` and `predict` pass it: no device sync
+        if mask is not None: mask = mask.to(x.device)
+        enc_mask = None if full else mask   # nothing padded (e.g. equal training crops): attention without a mask is cheaper
+        pos = self.encoder.positions(start, x.shape[1], x.device)   # once for all stages, from the host's `start`
         with no_fastpath(x.device.type == 'cpu'):   # the fused inference path is slower on the CPU (see above)
             for i, head in enumerate(self.heads):
-                _, h = self.encoder(x, enc_mask, start)
+                _, h = self.encoder(x, enc_mask, positions=pos)
                 h = h + self.encoder.project(x)
                 if i == 0 and text is not None: h = h + self.text_proj(text.to(h.dtype))[:, None]
-                s = torch.sigmoid(head(h)).squeeze(-1)
+                with torch.autocast(x.device.type, enabled=False):   # the heads and their product in fp32, also under autocast: bf16 would tie steps
+                    s = torch.sigmoid(head(h.float())).squeeze(-1)
                 if mask is not None: s = s.masked_fill(~mask, 0.)
                 stages.append(s)
                 x = x * s[..., None].to(x.dtype) + x
-        return dict(scores=reduce(operator.mul, stages), stages=stages)
+        return dict(scores=reduce(operator.mul, stages), stages=stages)   # float32 in every precision

@@ -67,9 +67,11 @@ def aggregate(runs:list[dict], # finished runs: {variant, dataset, setting, spli
 def _pm(m, s, pct=False)->str:
     return f"{100*m:.1f} ± {100*s:.1f}" if pct else f"{m:.3f} ± {s:.3f}"
 
-def results_markdown(rows:list[dict])->str:
+def results_markdown(rows:list[dict],
+                     rank:str='otani', # the rank-correlation convention of the rows (`sspvs.metrics.RANKS`), named in the header
+                    )->str:
     "The aggregated rows as a markdown table."
-    out = ['| variant | dataset | setting | epoch selection | runs | F1 (%) | Kendall τ | Spearman ρ | mean epoch |',
+    out = [f'| variant | dataset | setting | epoch selection | runs | F1 (%) | Kendall τ ({rank}) | Spearman ρ ({rank}) | mean epoch |',
            '|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         ep = '' if r['epoch'] is None else f"{r['epoch']:.1f}"
@@ -192,7 +194,7 @@ def probe_markdown(summary:list[dict])->str:
                      f"{s['ahead']} of {s['runs']} runs (sign test p = {s['sign_p']:.2g})" for s in summary)
 
 # %% ../nbs/16_report.ipynb #b0e1c00c
-PUBLISHED = {   # METHOD.md section 4 (F1 as a fraction, as the rows hold it); None: the paper gives no number
+PUBLISHED = {   # the paper's tables (F1 as a fraction, as the rows hold it); None: the paper gives no number
     ('summe', 'canonical', False): dict(f1=.487, kendall=.178, spearman=.240),
     ('tvsum', 'canonical', False): dict(f1=.603, kendall=.177, spearman=.233),
     ('summe', 'augmented', False): dict(f1=.504, kendall=None, spearman=None),
@@ -238,9 +240,11 @@ SELECTION_NOTES = {
 def _with_paper(m, p, pct=False)->str:
     return f"{m} ({'—' if p is None else f'{100*p:.1f}' if pct else f'{p:.3f}'})"
 
-def grid_markdown(rows:list[dict])->str:
+def grid_markdown(rows:list[dict],
+                  rank:str='otani', # the rank-correlation convention of the rows (`sspvs.metrics.RANKS`), named in the header
+                 )->str:
     "The grid's rows (`grid_rows`) as a markdown table, the paper's numbers beside ours, then what each epoch selection means."
-    out = ['| dataset | setting | variant | epoch selection | runs | F1 % (paper) | Kendall τ (paper) | Spearman ρ (paper) | mean epoch |',
+    out = [f'| dataset | setting | variant | epoch selection | runs | F1 % (paper) | Kendall τ, {rank} (paper) | Spearman ρ, {rank} (paper) | mean epoch |',
            '|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         p = r.get('paper') or {}
@@ -253,7 +257,7 @@ def grid_markdown(rows:list[dict])->str:
         out.append(f"| {r['dataset']} | {r['setting']} | {r['variant']} | {r['selection']} | {r['runs']} | {paper('f1', _pm(r['f1'], r['f1_std'], True), True)} | "
                    f"{paper('kendall', _pm(r['kendall'], r['kendall_std']))} | {paper('spearman', _pm(r['spearman'], r['spearman_std']))} | {ep} |")
     sels = [s for s in SELECTION_NOTES if any(r['selection'] == s for r in rows)]
-    notes = ['', "Paper: METHOD.md section 4, the paper's pretrained model (plain and pretrained rows beside its plain row, +Text rows beside its +Text row); "
+    notes = ['', "Paper: Li et al., WACV 2023, the paper's pretrained model (plain and pretrained rows beside its plain row, +Text rows beside its +Text row); "
              "— : the paper gives no number (no transfer row, no rank correlation for augmented). Baselines (linear probe, random, human leave-one-out) on the same test videos.",
              '', 'Epoch selection:'] + [f"- {s}: {SELECTION_NOTES[s]}" for s in sels]
     return '\n'.join(out + notes)
@@ -270,7 +274,8 @@ def write_outputs(out:Path, # the run folder (its split*/seed*/predictions.json 
     "Write the table (markdown, JSON), the predictions files and the figures; returns the markdown."
     dataset = target.name
     probe = dict(summary=probe_summary(runs), runs=[vs_probe(r) for r in runs if r.get('probe')])
-    save_json(dict(meta, knapsack=meta['config'].get('knapsack', 'official'), rows=rows, runs=[{k: v for k, v in r.items() if k != 'history'} for r in runs], baselines=base, probe=probe), out/'results.json')
+    rank = meta['config'].get('rank', 'otani')
+    save_json(dict(meta, knapsack=meta['config'].get('knapsack', 'official'), rank=rank, rows=rows, runs=[{k: v for k, v in r.items() if k != 'history'} for r in runs], baselines=base, probe=probe), out/'results.json')
     seeds = sorted({r['seed'] for r in runs})
     for s in seeds:
         preds = {}
@@ -280,7 +285,7 @@ def write_outputs(out:Path, # the run folder (its split*/seed*/predictions.json 
         write_predictions(out/f'predictions-seed{s}.h5', preds)
         if s == seeds[0]: write_predictions(out/'predictions.h5', preds)
     covered = {k for r in runs for k in r['test_keys']} >= {f'{target.stem}/{k}' for k in target.keys}
-    md = results_markdown(rows)
+    md = results_markdown(rows, rank)
     lines = [f"# {dataset} {meta['setting']}: {variant_name(meta.get('pretrained'), meta.get('text'))}", '',
              f"- data: {', '.join(Path(f).name for f in meta['data'])} ({target.feat_dim}-d features)", f"- {meta['splits']}",
              f"- runs: splits {sorted({r['split'] for r in runs})} x seeds {seeds}; device {runs[0]['device']}",
@@ -290,6 +295,7 @@ def write_outputs(out:Path, # the run folder (its split*/seed*/predictions.json 
              f"- F1: the {meta['config'].get('knapsack', 'official')} knapsack convention (sspvs.keyshots), validation included; tied test videos at the validation-selected epoch: "
              f"{sum(r['selected'].get('validation', r['selected']['last'])['ties']['tied'] for r in runs if 'ties' in r['selected'].get('validation', r['selected']['last']))} "
              f"of {sum(r['n_test'] for r in runs)} evaluations",
+             f"- Kendall τ and Spearman ρ: the {rank} rank-correlation convention (sspvs.metrics.RANKS), validation included",
              f"- baselines on the same test videos: random = mean of {meta['config']['n_draws']} draws of uniform scores; human = leave-one-out agreement of the annotators",
              f"- linear probe: ridge regression from each step's features to the training target, fitted on each run's training videos, its penalty "
              f"chosen by {meta['config']['select']} on the run's validation videos (penalties chosen: {', '.join(f'{p:g}' for p in sorted({r['probe']['penalty'] for r in runs if r.get('probe')}))})",

@@ -76,7 +76,9 @@ def hausdorff_distance(X:Tensor, # (B, N, D) first point sets
     xm = torch.ones(B, N, dtype=torch.bool, device=X.device) if x_mask is None else x_mask.bool()
     ym = torch.ones(B, M, dtype=torch.bool, device=X.device) if y_mask is None else y_mask.bool()
     if not (xm.any(1).all() and ym.any(1).all()): raise ValueError("every point set needs at least one real point")
-    d2 = ((X[:, :, None] - Y[:, None]) ** 2).sum(-1)                       # (B, N, M)
+    with torch.autocast(X.device.type, enabled=False):   # fp32 also under autocast: 2 - 2 cos would lose its digits in bf16
+        if normalize: d2 = (2 - 2 * X @ Y.transpose(1, 2)).clamp_min(0)   # (B, N, M): |x - y|^2 of unit vectors, without a (B, N, M, D) tensor
+        else: d2 = ((X[:, :, None] - Y[:, None]) ** 2).sum(-1)             # (B, N, M), through (B, N, M, D): for small sets
     inf = torch.tensor(float('inf'), device=X.device)
     x_to_y = d2.masked_fill(~ym[:, None], inf).min(2).values.masked_fill(~xm, -inf).max(1).values
     y_to_x = d2.masked_fill(~xm[:, :, None], inf).min(1).values.masked_fill(~ym, -inf).max(1).values
@@ -106,9 +108,10 @@ def pick_masked_steps(mask:Tensor, # (B, T) bool, True at real steps
                       generator:torch.Generator|None=None,
                      )->Tensor:
     "(B,) one uniformly drawn real step per video."
-    lengths = mask.sum(1).cpu()
+    hmask = mask if mask.device.type == 'cpu' else mask.cpu()   # read on the host (pretraining passes the host's mask: no device sync)
+    lengths = hmask.sum(1)
     if (lengths == 0).any(): raise ValueError("every video needs at least one real step")
-    if not (mask.cpu() == length_mask(lengths, mask.shape[1])).all(): raise ValueError("the mask must be True on a prefix of each row")
+    if not (hmask == length_mask(lengths, mask.shape[1])).all(): raise ValueError("the mask must be True on a prefix of each row")
     return (torch.rand(len(lengths), generator=generator) * lengths).long().clamp_max(lengths - 1).to(mask.device)
 
 def mask_steps(x:Tensor, pos:Tensor, embedding:Tensor)->Tensor:
@@ -207,7 +210,7 @@ class PretrainModel(nn.Module):
                     margin=self.margin, window=self.window, hidden=list(self.hidden), dropout=self.dropout)
 
     def forward(self, features:Tensor, # (B, T, feat_dim)
-                mask:Tensor|None=None, # (B, T) bool, True at real steps
+                mask:Tensor|None=None, # (B, T) bool, True at real steps; best on the CPU: it is checked there, then moved
                 texts:list[dict]|None=None, # the B videos' own text dicts
                 generator:torch.Generator|None=None, # draws pairs and masked steps
                 text_index:Tensor|None=None, labels:Tensor|None=None, # pairs (default: `make_pairs`)
@@ -216,21 +219,23 @@ class PretrainModel(nn.Module):
                )->dict:
         B, T, _ = features.shape
         dev = features.device
-        if mask is None: mask = torch.ones(B, T, dtype=torch.bool, device=dev)
-        mask = mask.bool()
+        hmask = torch.ones(B, T, dtype=torch.bool) if mask is None else mask.bool()
+        if hmask.device.type != 'cpu': hmask = hmask.cpu()   # a device sync: pretraining passes its mask from the host, where the checks and draws below read it
+        mask = hmask.to(dev)
         x = features.masked_fill(~mask[..., None], 0.)
         out, w = {}, self.weights
         x_in = x
         if self.recovery is not None:
-            pos = pick_masked_steps(mask, generator) if masked_pos is None else masked_pos.to(dev)
-            if not mask[torch.arange(B, device=dev), pos].all(): raise ValueError("a masked step lies on padding")
+            pos = pick_masked_steps(hmask, generator) if masked_pos is None else masked_pos.cpu()
+            if not hmask[torch.arange(B), pos].all(): raise ValueError("a masked step lies on padding")
+            pos = pos.to(dev)
             x_in = mask_steps(x, pos, self.recovery.mask_embedding)
         cls, steps = self.encoder(x_in, mask, start)
         total = features.new_zeros((), dtype=torch.float32)
         if self.text_encoder is not None:
             if texts is None or len(texts) != B: raise SSPVSError(f"the batch has {B} videos but {0 if texts is None else len(texts)} texts")
             if text_index is None: text_index, labels = make_pairs(B, generator)
-            t = self.text_encoder([texts[int(i)] for i in text_index])
+            t = self.text_encoder([texts[i] for i in text_index.tolist()])
             labels = labels.to(dev).float()
             out.update(labels=labels, text_index=text_index)
             if self.matching is not None:

@@ -153,9 +153,10 @@ class TextEncoder(nn.Module):
         "`words` (B,L,H), `word_mask` (B,L) bool and `sentence` (B,H) for a list of text dicts or a `tokenize` batch."
         enc = texts if isinstance(texts, dict) and 'input_ids' in texts else self.tokenize(texts)
         dev = next(self.model.parameters()).device
-        ids, att = enc['input_ids'].to(dev), enc['attention_mask'].to(dev)
-        if self.cache and self.freeze != 'none': words = self._cached(ids, att)
-        else: words = self._encode(ids, att)
+        if self.cache and self.freeze != 'none': words, att = self._cached(enc['input_ids'], enc['attention_mask'], dev), enc['attention_mask'].to(dev)
+        else:
+            ids, att = enc['input_ids'].to(dev), enc['attention_mask'].to(dev)
+            words = self._encode(ids, att)
         if self.pooler is None: sentence = words[:, 0]
         else:
             with torch.set_grad_enabled(torch.is_grad_enabled() and self.freeze != 'all'): sentence = self.pooler(words)
@@ -166,13 +167,14 @@ class TextEncoder(nn.Module):
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.freeze == 'none'):
             return self.model(input_ids=ids, attention_mask=att.long(), **kw).last_hidden_state
 
-    def _cached(self, ids, att):
+    def _cached(self, ids, att, dev):
+        "The words of the token batch `ids`, `att` (on the host: its keys are read there, no device sync), encoded once per text, on `dev`."
         keys = [tuple(r) for r in ids.tolist()]
         new = [i for i, k in enumerate(keys) if k not in self._memo]
         if new:
-            with torch.no_grad(): h = self._encode(ids[new], att[new])
-            for i, row in zip(new, h): self._memo[keys[i]] = row.detach().cpu()
-        return torch.stack([self._memo[k] for k in keys]).to(ids.device)
+            with torch.no_grad(): h = self._encode(ids[new].to(dev), att[new].to(dev)).cpu()
+            for i, row in zip(new, h): self._memo[keys[i]] = row.detach()
+        return torch.stack([self._memo[k] for k in keys]).to(dev)
 
     def load_state_dict(self, *args, **kwargs):
         self._memo.clear(); return super().load_state_dict(*args, **kwargs)

@@ -141,6 +141,29 @@ def test_knapsack_is_recorded(data, tmp_path):
     p = run('sspvs-train', '--data', data, '--splits', data, '--knapsack', 'greedy', '--out', tmp_path/'g', *TINY)
     assert p.returncode != 0 and 'greedy' in p.stderr and not (tmp_path/'g').exists()
 
+def test_rank_is_recorded(data, tmp_path):
+    "--rank steps: said on the console, in run.json, results.json, each result.json and the tables; the recorded tau is the convention's."
+    from sspvs.data import load_benchmarks, get_record
+    from sspvs.metrics import evaluate
+    out = tmp_path/'r'
+    p = run('sspvs-train', '--data', data, '--splits', data, '--epochs', '1', '--rank', 'steps', '--out', out, *TINY)
+    assert p.returncode == 0, p.stderr
+    assert "rank steps: step scores against each annotator's annotation at the steps' frames" in p.stdout and 'Kendall τ (steps)' in p.stdout
+    assert json.loads((out/'run.json').read_text())['config']['rank'] == 'steps'
+    assert json.loads((out/'results.json').read_text())['rank'] == 'steps'
+    r = json.loads((out/'split0'/'seed0'/'result.json').read_text())
+    assert r['rank'] == 'steps'
+    md = (out/'results.md').read_text()
+    assert '- Kendall τ and Spearman ρ: the steps rank-correlation convention' in md and 'Kendall τ (steps)' in md
+    files = load_benchmarks(data)
+    test = [get_record(files, k) for k in r['test_keys']]
+    preds = json.loads((out/'split0'/'seed0'/'predictions.json').read_text())['validation']
+    for rank, same in (('steps', True), ('otani', False)):
+        got = evaluate(test, {k: np.asarray(v) for k, v in preds.items()}, r['metric'], knapsack=r['knapsack'], ties=False, rank=rank)['mean']['kendall']
+        assert (abs(got - r['selected']['validation']['kendall']) < 1e-9) == same, (rank, got)
+    p = run('sspvs-train', '--data', data, '--splits', data, '--rank', 'pearson', '--out', tmp_path/'g', *TINY)
+    assert p.returncode != 0 and 'pearson' in p.stderr and not (tmp_path/'g').exists()
+
 # --- resuming an interrupted run ---
 
 def test_resume_is_exact(data, tmp_path, monkeypatch):

@@ -190,7 +190,7 @@ def test_annotation_only_serves_evaluation(annotation_only, tmp_path):
     gt = evaluate(bf, {r.key: r.gtscore for r in bf}, 'avg')   # the ground truth scores better than noise
     assert gt['mean']['kendall'] > res['mean']['kendall']
     b = baselines(bf, 'avg', n_draws=3)
-    assert set(b) == {'human', 'random', 'videos'} and len(b['videos']) == 6
+    assert set(b) == {'rank', 'human', 'random', 'videos'} and b['rank'] == 'otani' and len(b['videos']) == 6
     # the command line too
     write_predictions(tmp_path/'p.h5', preds)
     r = run('sspvs-evaluate', annotation_only, tmp_path/'p.h5')

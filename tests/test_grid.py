@@ -42,7 +42,7 @@ def test_grid_table_and_resume(four, tmp_path):
             base = [r['variant'] for r in rows if (r['dataset'], r['setting']) == (ds, st) and r['paper'] is None and r['selection'] in ('-', 'validation (penalty)')]
             assert base == ['linear probe', 'random', 'human (leave-one-out)'], (ds, st, base)
     md = (out/'results.md').read_text()
-    assert '| tvsum | canonical | plain | validation | 1 |' in md and '(60.3) | ' in md and '(0.177) |' in md   # METHOD.md section 4
+    assert '| tvsum | canonical | plain | validation | 1 |' in md and '(60.3) | ' in md and '(0.177) |' in md   # the paper's TVSum canonical numbers (Li et al., WACV 2023)
     assert '| summe | canonical | +Text | test-selected (optimistic) | 1 |' in md and '(50.7) |' in md
     assert "Epoch selection:" in md and "- validation: the epoch with the best validation metric" in md
     assert (out/'tvsum-augmented-text'/'results.json').exists() and (out/'summe-transfer-plain'/'split0'/'seed0'/'result.json').exists()

@@ -157,10 +157,11 @@ def test_evaluate_cli(files, tmp_path):
     assert 'metric avg: the file name does not say SumMe' in res.stdout
     assert "knapsack official: shot values int(1000 x mean score), OR-Tools" in res.stdout
     lines = res.stdout.splitlines()
-    assert lines[2].split()[:3] == ['video', 'frames', 'F1'] and len(lines) == 3 + 4 + 2 and lines[-2].startswith('mean of 4')
+    assert lines[2].startswith('rank otani: frame scores against each annotator') and lines[3].split()[:3] == ['video', 'frames', 'F1']
+    assert len(lines) == 4 + 4 + 2 and lines[-2].startswith('mean of 4')
     assert lines[-1].startswith('ties: ') and 'of 4 videos have more than one optimal summary under the official knapsack' in lines[-1]
     j = json.loads(out.read_text())
-    assert set(j) == {'metric', 'knapsack', 'videos', 'mean', 'ties'} and j['metric'] == 'avg' and list(j['videos']) == [f'video_{i}' for i in range(1, 5)]
+    assert set(j) == {'metric', 'knapsack', 'rank', 'videos', 'mean', 'ties'} and j['metric'] == 'avg' and j['rank'] == 'otani' and list(j['videos']) == [f'video_{i}' for i in range(1, 5)]
     assert j['knapsack'] == 'official' and set(j['videos']['video_1']['ties']) >= {'tied', 'n_optimal', 'f1_min', 'f1_max', 'ties_exhaustive'}
     bf = BenchmarkFile(tv)
     want = evaluate(bf, {r.key: r.gtscore for r in bf}, 'avg')

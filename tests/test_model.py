@@ -8,7 +8,7 @@ from sspvs.progressive import ProgressiveSummarizer
 def n_params(m): return sum(p.numel() for p in m.parameters())
 
 def test_default_parameter_count():
-    "METHOD.md's architecture, counted by hand: 3 post-norm layers of width 1024, ff 4096, plus the CLS embedding."
+    "The paper's architecture, counted by hand: 3 post-norm layers of width 1024, ff 4096, plus the CLS embedding."
     d, ff = 1024, 4096
     attn = 3 * d * d + 3 * d + d * d + d          # in_proj (q, k, v) + out_proj, with biases
     ffn = d * ff + ff + ff * d + d                 # linear1 + linear2

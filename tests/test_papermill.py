@@ -39,6 +39,6 @@ def test_stages_notebook_runs_with_tiny_parameters(tmp_path, monkeypatch):
     text = lambda c: ''.join(''.join(o.get('text', '')) + ''.join(o.get('data', {}).get('text/markdown', '')) for o in c.get('outputs', []))
     table = next(text(c) for c in cells if '| variant | dataset | setting |' in text(c))
     assert '| 1 stage | tvsum | canonical | validation | 1 |' in table and '| 2 stages | tvsum | canonical | validation | 1 |' in table
-    assert any('paper (METHOD.md section 4, 4 stages) | 60.3' in text(c) for c in cells)     # real-layout data: the paper's numbers beside
+    assert any('paper (Li et al., WACV 2023, 4 stages) | 60.3' in text(c) for c in cells)     # real-layout data: the paper's numbers beside
     runs = json.loads(next((tmp_path/'cache'/'experiments'/'90_stages').glob('*/stages2/split0/seed0/result.json')).read_text())
     assert len(runs['history']) == 1 and runs['train']['precision'] == 'fp32'

@@ -6,7 +6,7 @@ from sspvs.core import SSPVSError, data_path, NO_DATA
 from sspvs.video import make_clip, ffmpeg_exe, VideoFile
 from sspvs.metrics import read_predictions
 from sspvs.summarize import (summarize, write_outputs, output_paths, build_features, read_features_file, training_free_scores,
-                             TRAINING_FREE)
+                             TRAINING_FREE, choose_shots, summary_json, summary_budget, SPLIT_RULE)
 
 EXE = Path(sys.executable).parent
 
@@ -77,22 +77,86 @@ def test_one_frame_video_gives_a_one_shot_summary(clips, tmp_path):
     assert 'the middle 1 frame of the best-scoring shot (shot 0) was kept' in js['notes'][0]
     assert 'note: ' in r.stderr
 
-def test_no_shot_fits_keeps_the_middle_of_the_best(clips, tmp_path):
-    "A 4-second clip of 2-second scenes: no shot fits in 15% of it, so the summary is the middle 15 frames of the best shot."
+def test_no_shot_fits_keeps_a_sub_shot_of_the_best(clips, tmp_path):
+    "A 4-second clip of 2-second scenes: no shot fits in 15% of it (15 frames), so each is split and the summary is a sub-shot of the best."
     clip = make_clip(tmp_path/'two.mp4', 2, 2., (64, 48), 25)
     sm = summarize(clip, device='cpu')
-    js = __import__('sspvs.summarize', fromlist=['x']).summary_json(sm)
-    assert js['summary_frames'] == 15 and len(js['chosen']) == 1
-    c = js['chosen'][0]
-    assert not c['whole_shot'] and c['end_frame'] - c['start_frame'] == 14 and 'middle 15 frames' in sm.notes[0]
-    sh = js['shots'][c['index']]
-    assert abs((c['start_frame'] - sh['start_frame']) - (sh['end_frame'] - c['end_frame'])) <= 1
+    js = summary_json(sm)
+    assert 0 < js['summary_frames'] <= 15 and js['selection']['budget_frames'] == 15 and not sm.notes
+    assert [d['index'] for d in js['selection']['split_shots']] == list(range(len(sm.change_points))) and js['selection']['rule'] == 'split-long-shots'
+    best = int(np.argmax(sm.shot_scores))
+    assert {c['index'] for c in js['chosen']} == {best} and all(c['piece'] is not None and not c['whole_shot'] for c in js['chosen'])
+    # the benchmark's whole-shot rule on the same scores: nothing fits, so the middle 15 frames of the best shot are kept
+    old = choose_shots(sm.step_scores, sm.picks, sm.n_frames, sm.change_points, 0.15, split=False)
+    (a, b), = old.ranges; sa, sb = sm.change_points[best]
+    assert b - a == 14 and abs((a - sa) - (sb - b)) <= 1 and 'middle 15 frames' in old.notes[0]
 
 def test_huge_video_is_downscaled(clips, tmp_path):
     sm = summarize(clips['big'], device='cpu')
     paths = write_outputs(sm, tmp_path, max_side=640)
     v = VideoFile(paths['mp4'])
     assert (sm.width, sm.height) == (3840, 2160) and (v.width, v.height) == (640, 360)
+
+# ---------- own-video selection: split-long-shots, --max_seconds, --shots ----------
+def long_take(n=1500, take=(500, 999), seed=0):
+    "60 s at 25 fps: 2-s shots scored 0.1-0.3 around a 20-s take, the only high scores (0.9); a step every 12 frames; the take's features change look twice."
+    rng = np.random.default_rng(seed)
+    starts = sorted(set(range(0, n, 50)) - set(range(take[0], take[1] + 1)) | {take[0]})
+    cp = np.stack([starts, np.r_[starts[1:], n] - 1], 1)
+    picks = np.arange(0, n, 12)
+    inside = (picks >= take[0]) & (picks <= take[1])
+    scores = np.where(inside, 0.9, rng.uniform(.1, .3, len(picks)))
+    looks = rng.normal(size=(3, 16))
+    feats = rng.normal(size=(len(picks), 16)) * 0.5
+    feats[inside] = looks[np.minimum(np.arange(inside.sum()) * 3 // inside.sum(), 2)] + 0.01 * rng.normal(size=(inside.sum(), 16))
+    return scores, picks, n, cp, feats, int(np.flatnonzero(cp[:, 0] == take[0])[0])
+
+@pytest.mark.parametrize('features', [False, True])
+def test_long_take_keeps_the_top_scored_content(features):
+    sc, pk, n, cp, f, t = long_take()
+    old = choose_shots(sc, pk, n, cp, 0.15, split=False)                      # the benchmark's rule
+    new = choose_shots(sc, pk, n, cp, 0.15, features=f if features else None)
+    for s in (old, new): assert sum(b - a + 1 for a, b in s.ranges) <= s.budget == 225
+    assert not old.chosen[t] and old.left_out_for_length[t]                    # the take cannot be chosen: left out only for its length
+    assert new.chosen[t] and new.splits == {t: 'kts' if features else 'even'}
+    kept = np.zeros(n, bool)
+    for a, b in new.ranges: kept[a:b + 1] = True
+    assert kept[500:1000].sum() >= 0.8 * new.budget and kept.sum() == kept[500:1000].sum()   # the summary is the take
+    pieces = new.pieces[new.piece_shot == t]
+    assert (pieces[:, 1] - pieces[:, 0] + 1 <= min(new.budget, 50)).all() and pieces[0, 0] == 500 and pieces[-1, 1] == 999
+    assert len(new.pieces) == len(cp) - 1 + len(pieces)                     # only the long take was split
+
+def test_long_take_that_fits_is_kept():
+    "With 30 s of budget the 20-s take fits; whole, the knapsack (valuing shots by their mean) would take 15 short shots instead."
+    sc, pk, n, cp, f, t = long_take()
+    old, new = choose_shots(sc, pk, n, cp, 0.5, split=False), choose_shots(sc, pk, n, cp, 0.5, features=f)
+    assert not old.chosen[t] and old.left_out_for_length[t]
+    assert list(new.splits) == [t] and new.most == 50                        # only the take is longer than the median shot (2 s)
+    kept = np.zeros(n, bool)
+    for a, b in new.ranges: kept[a:b + 1] = True
+    assert kept[500:1000].all() and kept.sum() <= new.budget
+
+def test_max_seconds_budget():
+    sc, pk, n, cp, f, t = long_take()
+    sel = choose_shots(sc, pk, n, cp, None, max_seconds=3, fps=25)           # 75 frames, the ratio not applied
+    assert (sel.budget, sel.budget_from) == (75, '--max_seconds 3') and sum(b - a + 1 for a, b in sel.ranges) <= 75
+    assert summary_budget(n, 25., 0.15, 3) == (75, '--max_seconds 3, tighter than --ratio 0.15 of 60.0 s')
+    assert summary_budget(n, 25., 0.01, 3) == (15, '--ratio 0.01 of 60.0 s, tighter than --max_seconds 3')
+
+def test_uniform_shots_and_max_seconds_cli(clips, tmp_path):
+    "--shots uniform:2 cuts 2-s shots; --max_seconds 1.5 is tighter than --ratio 0.3, so every 2-s shot is split into even pieces that fit."
+    r = run('sspvs-summarize', clips['scenes'], '--out', tmp_path, '--shots', 'uniform:2', '--max_seconds', '1.5', '--ratio', '0.3')
+    assert r.returncode == 0, r.stderr
+    assert 'budget 1.5 s (--max_seconds 1.5, tighter than --ratio 0.3 of 13.0 s)' in r.stdout
+    assert 'split 6 shots longer than 1.5 s (the budget or the median shot, whichever is shorter): shot 0 into 2 (even)' in r.stdout
+    js = json.loads((tmp_path/'scenes_summary.json').read_text())
+    sel = js['selection']
+    assert sel['shots'] == 'uniform:2' and sel['budget_frames'] == 37 and sel['ratio'] == 0.3 and sel['max_seconds'] == 1.5
+    assert [s['start_frame'] for s in js['shots']] == [0, 50, 100, 150, 200, 250, 300] and js['shots'][-1]['end_frame'] == 324
+    assert [d['index'] for d in sel['split_shots']] == [0, 1, 2, 3, 4, 5] and {d['method'] for d in sel['split_shots']} == {'even'}
+    assert all(p['end_frame'] - p['start_frame'] + 1 == 25 for s in js['shots'][:6] for p in s['split']['pieces'])
+    assert 0 < js['summary_frames'] <= 37 and 'timings_s' in js and 'shots' in js['timings_s']
+    v = VideoFile(tmp_path/'scenes_summary.mp4'); assert sum(1 for _ in v.frames()) == js['summary_frames']
 
 # ---------- checkpoints ----------
 def test_with_checkpoint(clips, checkpoints, tmp_path):
@@ -138,9 +202,15 @@ def test_bad_videos(clips, tmp_path, name, msg):
 def test_missing_video(tmp_path):
     assert one_line_error(run('sspvs-summarize', tmp_path/'no.mp4')) == f"sspvs-summarize: error: No such file or directory: {tmp_path/'no.mp4'}"
 
-def test_bad_options(clips, tmp_path):
-    assert '--ratio must be in (0, 1]' in one_line_error(run('sspvs-summarize', clips['scenes'], '--ratio', '0', '--out', tmp_path))
-    assert '--fps must be positive' in one_line_error(run('sspvs-summarize', clips['scenes'], '--fps', '-1', '--out', tmp_path))
+@pytest.mark.parametrize('args,msg', [
+    (('--ratio', '0'), "--ratio must be in (0, 1] (a fraction of the video, e.g. 0.15), got '0'"),
+    (('--fps', '-1'), '--fps must be positive'),
+    (('--max_seconds', '1min'), "--max_seconds must be a positive number of seconds (e.g. 60), got '1min'"),
+    (('--shots', 'uniform:0'), "--shots must be kts or uniform:SECONDS with SECONDS > 0 (e.g. uniform:2), got 'uniform:0'"),
+    (('--shots', 'uniform:0.2'), "--shots uniform:0.2: a shot must hold a scored frame, so it must be at least 0.48 s here"),
+])
+def test_bad_options(clips, tmp_path, args, msg):
+    assert msg in one_line_error(run('sspvs-summarize', clips['scenes'], *args, '--out', tmp_path))
     assert list(tmp_path.iterdir()) == []
 
 def test_googlenet_unavailable_is_one_line(clips, tmp_path):
@@ -293,8 +363,20 @@ def test_real_clip_summarize_and_features(tmp_path):
     for s in js['chosen']:                                           # and no chosen shot runs across a cut
         inside = [c for c in cuts if s['start_frame'] + step < c <= s['end_frame'] - step]
         assert not inside, (s, cuts)
-    v = VideoFile(tmp_path/'out'/'big_buck_bunny_0_30_summary.mp4'); list(v.frames())
-    assert v.n_frames == js['summary_frames']
+    # the top-scored content is in the summary: the best shot (4-12 s, 8 s) is longer than the 4.5-s budget, so it was split (split-long-shots)
+    pieces = [p for sh in js['shots'] for p in (sh['split']['pieces'] if sh['split'] else [sh])]
+    top = max(p['score'] for p in pieces)
+    assert max(c['score'] for c in js['chosen']) == top, (js['chosen'], top)
+    best = max(js['shots'], key=lambda sh: sh['score'])
+    assert best['end_frame'] - best['start_frame'] + 1 > js['selection']['budget_frames'] == 108 and best['split']
+    assert any(c['index'] == best['index'] for c in js['chosen'])
+    # it plays: PyAV decodes every frame of it, and its duration is the summary's
+    import av
+    with av.open(str(tmp_path/'out'/'big_buck_bunny_0_30_summary.mp4')) as c:
+        st = c.streams.video[0]
+        n_dec = sum(1 for _ in c.decode(st))
+        dur = float(st.duration * st.time_base) if st.duration else c.duration / 1e6
+    assert n_dec == js['summary_frames'] and abs(dur - js['summary_s']) <= 1.5 / js['fps'], (n_dec, dur, js['summary_s'])
     import matplotlib.image as mpimg
     img = mpimg.imread(tmp_path/'out'/'big_buck_bunny_0_30_summary.png')
     assert img.shape[0] > 200 and img.shape[1] > 400 and img[..., :3].std() > 0.05   # a figure was drawn, not a blank image

@@ -11,7 +11,7 @@ from fastcore.script import call_parse, Param
 from .core import SSPVSError, cli_errors, atomic_path, save_json
 from .keyshots import (KNAPSACKS, check_knapsack, upsample, shot_scores, select_shots, choose_shots, summary_layout, official_values,
                             exact_ints, optimal_subsets, TIE_LIMIT, uniform_shots)
-from .data import BenchmarkFile, VideoRecord, dataset_name, anomaly_warning, AnomalyWarning
+from .data import BenchmarkFile, VideoRecord, dataset_name, anomaly_warning, anomaly_lines, AnomalyWarning
 from .annotations import Annotation, read_tvsum, read_summe, read_summe_shots, SUMME_SHOTS
 
 # %% auto #0
@@ -560,7 +560,8 @@ def evaluate_files(dataset:str|Path, # benchmark file (eccv16 layout)
         bf = BenchmarkFile(dataset, warn=False)
         for r in bf: rank_ready(r, rank)
         if (an := [a for a in bf.anomalies if not (a.key in SHOTS + ('user_summary',) and a.what.startswith('is missing'))]):
-            warnings.warn(anomaly_warning(bf.path.name, an), AnomalyWarning, stacklevel=2)
+            w = AnomalyWarning(anomaly_warning(bf.path.name, an)); w.lines = anomaly_lines(bf.path.name, an)   # a tool prints the lines, one per video
+            warnings.warn(w, stacklevel=2)
     preds = read_predictions(predictions)
     pname = Path(predictions).name
     extra = [k for k in preds if k not in bf and not any(k == r.full_key for r in bf)]

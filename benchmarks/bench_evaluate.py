@@ -81,7 +81,7 @@ def main():
         t = time.perf_counter()
         path = make_benchmark(d/STANDARD['tvsum'], 'tvsum', seed=0, feat_dim=1024)
         bf = BenchmarkFile(path)
-        records = list(bf)
+        records = list(bf.values())
         rng = np.random.default_rng(0)
         preds = {r.key: rng.random(r.n_steps).astype(np.float32) for r in records}
         ppath = write_predictions(d/'preds.h5', preds)

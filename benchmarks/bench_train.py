@@ -33,7 +33,7 @@ def lengths_of(dataset):
     from sspvs.synthetic import make_benchmark
     from sspvs.data import BenchmarkFile
     p = make_benchmark(Path(tempfile.mkdtemp())/f'{dataset}.h5', dataset=dataset, feat_dim=8)
-    return [r.n_steps for r in BenchmarkFile(p)], f'synthetic {dataset}'
+    return [r.n_steps for r in BenchmarkFile(p).values()], f'synthetic {dataset}'
 
 def batches(lengths, n, batch_size, seed=0):
     rng = np.random.default_rng(seed)

@@ -14,7 +14,7 @@ from .data import STANDARD, Split, load_benchmarks, load_splits, get_record, spl
 from .keyshots import KNAPSACKS
 from .metrics import evaluate, default_metric, baselines, KNAPSACK_NOTES, RANKS, RANK_NOTES
 from .synthetic import synthetic_dir
-from .learner import TrainConfig, build_summarizer, fit, predict, save_checkpoint, read_checkpoint
+from .learner import TrainConfig, build_summarizer, fit, predict, save_checkpoint, read_checkpoint, SMALL_MODEL, SMALL_TRAIN
 from .report import (METRICS, SELECTIONS, PROBE_SELECTION, METRIC_NAMES, variant_name, aggregate, results_markdown, plot_splits, plot_scores,
                    vs_probe, probe_summary, probe_markdown, write_outputs, grid_rows, grid_markdown)
 _all_ = ['METRICS', 'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown', 'plot_splits', 'plot_scores',
@@ -68,12 +68,10 @@ def official_config(dataset:str, # 'summe' or 'tvsum'
 
 # %% ../nbs/12_benchmark.ipynb #1bef8d37
 def small_config(dataset:str='tvsum', setting:str='canonical', **kwargs)->dict:
-    "The small CPU preset: `official_config` with a tiny encoder and a short schedule (`kwargs` override)."
+    "The small CPU preset: `official_config` with the model of `sspvs.learner.SMALL_MODEL` (`ModelConfig.small()`) and the schedule of `SMALL_TRAIN` (`kwargs` override)."
     c = official_config(dataset, setting)
-    c.update(d_model=64, n_layers=2, n_heads=4, d_ff=128, lr=1e-3, epochs=12, batch_size=4, repeat=min(c['repeat'], 2), text_repeat=None, n_draws=10,
-             n_stages=2, dropout=0., head_dropout=0.5, in_dropout=0.5,   # measured in 92_probe_gap
-             pos_scale=1.0,   # 92_probe_gap: with crops that keep their positions, the small model learns where in a video the important steps lie
-             precision='fp32')   # bf16 gains nothing for this 64-wide model, even with AMX (sspvs.learner, Precision); fp32 is the same on every machine
+    c.update({k: getattr(SMALL_MODEL, k) for k in MODEL_KEYS}, **{k: getattr(SMALL_TRAIN, k) for k in ('lr', 'epochs', 'batch_size', 'precision')},
+             repeat=min(c['repeat'], SMALL_TRAIN.repeat), text_repeat=None, n_draws=10)
     unknown = set(kwargs) - set(c)
     if unknown: raise SSPVSError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
     c.update(kwargs)
@@ -116,8 +114,8 @@ def make_splits(files:dict, # stem -> BenchmarkFile
     "Splits of the official shape generated from the keys of `files` (when there is no official split file)."
     check_setting(dataset, setting)
     target = target_file(files, dataset)
-    keys = [f'{target.stem}/{k}' for k in target.keys]
-    others = [f'{f.stem}/{k}' for f in files.values() if f is not target for k in f.keys]
+    keys = [f'{target.stem}/{k}' for k in target]
+    others = [f'{f.stem}/{k}' for f in files.values() if f is not target for k in f]
     if setting != 'canonical' and not others:
         raise SSPVSError(f"the {setting} setting trains on other datasets, but the data holds only {target.path.name}")
     if setting == 'transfer': return [Split(train_keys=others, test_keys=keys)]
@@ -386,9 +384,9 @@ def run_split(files:dict, # stem -> BenchmarkFile
     def on_epoch(m, epoch, entry):
         res = {}
         if va:
-            pv = predict(m, va, device, text=te_enc)
+            pv = predict(m, va, device, text=te_enc, keys='full')
             res['val'] = dict(evaluate(va, pv, metric, knapsack=kn, ties=False, rank=rk)['mean'], loss=_val_loss(pv, va))
-        pt = predict(m, te, device, text=te_enc)
+        pt = predict(m, te, device, text=te_enc, keys='full')
         res['test'] = evaluate(te, pt, metric, knapsack=kn, ties=False, rank=rk)['mean']
         save_json(_as_lists(pt), run_dir/'epochs'/f'e{epoch}.json')
         if va and _better(res['val'][select], state['best'], select):

@@ -11,7 +11,7 @@ import numpy as np, torch
 # %% auto #0
 __all__ = ['DATA_ENV', 'NO_DATA', 'SSPVSError', 'cli_errors', 'interrupt_on_sigterm', 'check_out_path', 'data_path', 'cache_dir',
            'atomic_path', 'atomic_write', 'save_json', 'file_digest', 'file_ids', 'data_files', 'data_key',
-           'get_device', 'set_deterministic', 'rank_threads', 'set_seed']
+           'get_device', 'set_deterministic', 'rank_threads', 'set_seed', 'add_docments']
 
 # %% ../nbs/00_core.ipynb #11ecc928
 class SSPVSError(Exception):
@@ -211,3 +211,26 @@ def rank_threads(env:dict|None=None, # the environment (default: os.environ)
 def set_seed(seed:int):
     "Seed Python, NumPy and torch (all devices)."
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+
+# %% ../nbs/00_core.ipynb #c076da3a
+_DOCMENTED = '\n\nParameters:\n'
+
+def _param_section(f)->str:
+    from fastcore.docments import docments
+    try: d = docments(f)
+    except Exception: return ''   # builtins, C functions, odd signatures: nothing to add
+    ps = [f"    {k}: {v}" for k, v in d.items() if k not in ('return', 'self', 'cls') and v]
+    ret = f"\nReturns: {d['return']}" if d.get('return') else ''
+    return (_DOCMENTED + '\n'.join(ps) if ps else '') + ret
+
+def add_docments(*objs)->tuple:
+    "Append to each function's (each class's, its `__init__`'s and public methods') docstring the meaning of every argument, from its docments comments; once."
+    for o in objs:
+        fs = [o] if not isinstance(o, type) else [o, *(v for k, v in vars(o).items() if callable(v) and (not k.startswith('_') or k == 'forward'))]
+        for f in fs:
+            f = getattr(f, '__func__', f)
+            if not callable(f) or _DOCMENTED in (f.__doc__ or '') or 'Returns: ' in (f.__doc__ or ''): continue
+            if (extra := _param_section(f)):
+                try: f.__doc__ = (f.__doc__ or '').rstrip() + extra
+                except (AttributeError, TypeError): pass   # read-only docstrings
+    return objs

@@ -147,7 +147,7 @@ def corpus_from_benchmarks(files, # a folder, a file, a list of files, or the di
     files = files if isinstance(files, dict) else load_benchmarks(files)
     items, used = {}, 0
     for stem, bf in files.items():
-        for r in bf:
+        for r in bf.values():
             t = _lookup(text, bf, r.key); used += bool(t)
             items[f'{bf.name or stem}_{r.key}'] = dict(features=r.features, text=t)
     if text and not used: raise SSPVSError(f"{Path(out).name}: none of the text keys ({', '.join(list(text)[:3])} ...) names a video of the files ({', '.join(files)})")

@@ -5,6 +5,7 @@
 # %% ../nbs/01_data.ipynb #a0032971
 from __future__ import annotations
 import re, json, hashlib, warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, h5py, torch
@@ -15,8 +16,8 @@ from .core import SSPVSError, cli_errors, atomic_path, save_json
 __all__ = ['REQUIRED', 'USES', 'USE_NAMES', 'OPTIONAL', 'LAYOUT', 'DATASETS', 'STANDARD', 'TEXT_FIELDS', 'CHECKSUMS', 'SETTINGS',
            'standard_keys', 'natural_key', 'dataset_name', 'check_video', 'toy_video', 'read_features', 'VideoRecord',
            'text_path', 'text_info', 'Anomaly', 'AnomalyWarning', 'anomaly_warning', 'anomaly_lines', 'BenchmarkFile',
-           'write_benchmark', 'sha256sum', 'verify', 'strict_check', 'strict_lines', 'sspvs_verify', 'load_benchmarks',
-           'get_record', 'Split', 'split_file', 'load_splits', 'minmax', 'SummaryDataset', 'collate']
+           'write_benchmark', 'as_records', 'sha256sum', 'verify', 'strict_check', 'strict_lines', 'sspvs_verify',
+           'load_benchmarks', 'get_record', 'Split', 'split_file', 'load_splits', 'minmax', 'SummaryDataset', 'collate']
 
 # %% ../nbs/01_data.ipynb #836734a8
 REQUIRED = ('picks', 'n_frames')   # what every video needs to be opened: everything else refers to steps and frames
@@ -285,8 +286,8 @@ def anomaly_lines(name:str, # the file name
     for a in anomalies: by.setdefault(a.video, []).append(f"{a.key!r} {a.what}")
     return [f"{name}: {v}: " + '; '.join(w) for v, w in by.items()]
 
-class BenchmarkFile:
-    "A benchmark file in the eccv16 layout, validated on open; maps video keys to `VideoRecord`s; `anomalies` lists what is tolerated."
+class BenchmarkFile(Mapping):
+    "A benchmark file in the eccv16 layout, validated on open: a read-only mapping from the file's video keys ('video_3') to `VideoRecord`s; `anomalies` lists what is tolerated."
     def __init__(self, path:str|Path, # the .h5 file
                  warn:bool=True, # one `AnomalyWarning` when the file has anomalies
                  use:str|None=None, # 'evaluate' or 'train': `require` it before warning (a refusal then comes alone)
@@ -316,7 +317,7 @@ class BenchmarkFile:
         if len(dims) > 1: raise SSPVSError(f"{fn}: 'features' have different sizes in different videos: {sorted(dims)}")
         if (extra := [k for k in text if k not in self.records]):
             raise SSPVSError(f"{text_path(self.path).name}: {extra[0]}: text info for a video that is not in {fn}")
-        self.keys, self.feat_dim = list(self.records), next(iter(dims), None)
+        self.feat_dim = next(iter(dims), None)
         self.text = {k: r.text for k, r in self.records.items()}
         self.anomalies = _feature_anomalies(per_video, {k: r.has_features for k, r in self.records.items()})
         if use is not None: self.require(use)
@@ -335,17 +336,20 @@ class BenchmarkFile:
     @property
     def uses(self)->tuple[str, ...]:
         "The uses ('evaluate', 'train') that every video of the file serves."
-        return tuple(u for u in USES if not any(r.missing(u) for r in self))
+        return tuple(u for u in USES if not any(r.missing(u) for r in self.values()))
     def require(self, use:str)->BenchmarkFile:
         "Raise the one-line `SSPVSError` of the first video that cannot serve `use`; returns the file."
-        for r in self: r.require(use)
+        for r in self.values(): r.require(use)
         _check_use(use); return self
     def __len__(self): return len(self.records)
-    def __iter__(self): return iter(self.records.values())
+    def __iter__(self): return iter(self.records)   # the keys, in the file's natural order
     def __contains__(self, key): return key in self.records
     def __getitem__(self, key:str)->VideoRecord:
-        if key not in self.records: raise SSPVSError(f"{self.path.name}: {key}: no such video (keys: {self.keys[0]} .. {self.keys[-1]})")
+        if key not in self.records:
+            ks = list(self.records); raise SSPVSError(f"{self.path.name}: {key}: no such video (keys: {ks[0]} .. {ks[-1]})")
         return self.records[key]
+    def get(self, key:str, default=None): return self.records.get(key, default)
+    __eq__, __hash__ = object.__eq__, object.__hash__   # one file is one object (Mapping would compare contents)
     def __repr__(self): return (f"BenchmarkFile({self.path.name}, {len(self)} videos, feat_dim={self.feat_dim}"
                                 + (f", {len(self.anomalies)} anomalies" if self.anomalies else '') + ")")
 
@@ -383,6 +387,14 @@ def write_benchmark(path:str|Path, # the .h5 file to write
                 else: g.create_dataset(name, data=np.asarray(x, dtype=_DTYPES.get(name)))
     if text is not None: save_json(text, text_path(path))
     return path
+
+# %% ../nbs/01_data.ipynb #9e980ae3
+def as_records(records, # one record, a mapping key -> record (a `BenchmarkFile`), or records (a list)
+              )->list:
+    "The records as a list: what every function that takes videos (`evaluate`, `predict`, `fit`, ...) accepts."
+    if isinstance(records, Mapping): return list(records.values())
+    if not hasattr(records, '__iter__') or isinstance(records, (str, bytes)): return [records]
+    return list(records)
 
 # %% ../nbs/01_data.ipynb #9c058f7a
 CHECKSUMS = {  # file name -> (size in bytes, sha256); from sylvainma/Summarizer's Git LFS pointers
@@ -566,7 +578,7 @@ class SummaryDataset(torch.utils.data.Dataset):
                  seed:int=0, # seed of the crops
                  cache:bool=False, # keep features in memory after the first read
                 ):
-        self.records, self.max_len, self.train, self.repeat, self.seed = list(records), max_len, train, repeat, seed
+        self.records, self.max_len, self.train, self.repeat, self.seed = as_records(records), max_len, train, repeat, seed
         if repeat < 1: raise SSPVSError(f"repeat should be at least 1, got {repeat}")
         if max_len is not None and max_len < 1: raise SSPVSError(f"max_len should be at least 1, got {max_len}")
         for r in self.records: r.require('train')

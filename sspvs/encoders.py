@@ -91,6 +91,7 @@ class VideoEncoder(nn.Module):
                 start:Tensor|None=None, # (B,) long: where each row starts in its video (a training crop); None: at 0. Best on the CPU: no device sync
                 positions:tuple|None=None, # what `positions(start, T, device)` returned, to compute it once for several calls (then `start` is ignored)
                )->tuple[Tensor, Tensor]: # (cls (B, d_model), steps (B, T, d_model)), zero at padded steps
+        "Encode the steps. Returns a tuple, not a dict: `cls` (B, d_model), the video vector (the CLS token's output), and `steps` (B, T, d_model), each step's output, 0 at padded steps."
         if x.shape[-1] != self.feat_dim: raise ValueError(f"VideoEncoder expects {self.feat_dim}-d features, got {x.shape[-1]}")
         B, T, _ = x.shape
         if mask is not None: x = x.masked_fill(~mask[..., None], 0.)

@@ -4,8 +4,8 @@
 
 # %% ../nbs/11_learner.ipynb #ef6afeaf
 from __future__ import annotations
-import contextlib, json, random, time
-from dataclasses import dataclass, asdict, fields
+import contextlib, json, os, random, time
+from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 from typing import Callable
 import numpy as np, torch
@@ -13,16 +13,19 @@ from torch import nn, Tensor
 from safetensors import safe_open, SafetensorError
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
-from .core import SSPVSError, atomic_path, save_json, _json_default, get_device, set_seed
-from .data import SummaryDataset, collate
+from .core import SSPVSError, atomic_path, save_json, _json_default, get_device, set_seed, add_docments
+from collections.abc import Mapping
+from .data import SummaryDataset, collate, as_records
 from .encoders import VideoEncoder
 from .progressive import ProgressiveSummarizer
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'CHECKPOINT_FORMAT', 'check_precision', 'cpu_has_bf16', 'cuda_has_bf16', 'resolve_precision',
-           'precision_autocast', 'ModelConfig', 'TrainConfig', 'build_summarizer', 'rng_state', 'set_rng_state',
-           'sidecar', 'save_checkpoint', 'Checkpoint', 'read_checkpoint', 'load_checkpoint', 'load_summarizer',
-           'pad_batch', 'epoch_order', 'text_vectors', 'masked_mse', 'predict', 'fit']
+__all__ = ['PRECISIONS', 'SMALL_MODEL', 'SMALL_TRAIN', 'CHECKPOINT_FORMAT', 'PRETRAINED_FORMAT', 'check_precision',
+           'cpu_has_bf16', 'cuda_has_bf16', 'resolve_precision', 'precision_autocast', 'ModelConfig', 'TrainConfig',
+           'build_summarizer', 'rng_state', 'set_rng_state', 'sidecar', 'check_output', 'save_checkpoint', 'Checkpoint',
+           'read_checkpoint', 'load_checkpoint', 'load_summarizer', 'pad_batch', 'epoch_order', 'text_vectors',
+           'masked_mse', 'predict', 'fit']
 
 # %% ../nbs/11_learner.ipynb #5f2f2451
 PRECISIONS = ('fp32', 'bf16', 'auto')
@@ -92,9 +95,11 @@ class ModelConfig:
     in_dropout:float=0.0   # dropout on the input features in training (not in the official model)
 
     @classmethod
-    def small(cls, feat_dim:int=1024, **kwargs)->ModelConfig:
-        "A CPU-sized model: 128 wide, 2 layers, 4 heads, feed-forward 256."
-        return cls(**{**dict(feat_dim=feat_dim, d_model=128, n_layers=2, n_heads=4, d_ff=256), **kwargs})
+    def small(cls, feat_dim:int=1024, # width of the step features
+              **kwargs, # fields to override
+             )->ModelConfig:
+        "The small CPU preset, `SMALL_MODEL` (the runner's `--preset small`): 64 wide, 2 layers, 4 heads, feed-forward 128, 2 stages, positional weight 1.0, input and head dropout 0.5."
+        return replace(SMALL_MODEL, feat_dim=feat_dim, **kwargs)
 
     def as_dict(self)->dict: return asdict(self)
 
@@ -118,7 +123,20 @@ class TrainConfig:
         "The official transfer setting: lr 5e-5, 10 epochs."
         return cls(**{**dict(lr=5e-5, epochs=10), **kwargs})
 
+    @classmethod
+    def small(cls, **kwargs)->TrainConfig:
+        "The small CPU preset's schedule, `SMALL_TRAIN` (the runner's `--preset small`): lr 1e-3, 12 epochs, float32."
+        return replace(SMALL_TRAIN, **kwargs)
+
     def as_dict(self)->dict: return asdict(self)
+
+# The one small preset, measured in 92_probe_gap; `sspvs.benchmark.small_config` (the runner's `--preset small`, the main job) is built from these.
+SMALL_MODEL = ModelConfig(d_model=64, n_layers=2, n_heads=4, d_ff=128, n_stages=2,
+                          dropout=0., head_dropout=0.5, in_dropout=0.5,   # 92_probe_gap: input and head dropout, none in the encoder
+                          pos_scale=1.0)   # 92_probe_gap: with crops that keep their positions, the small model learns where in a video the important steps lie
+SMALL_TRAIN = TrainConfig(lr=1e-3, epochs=12, batch_size=4, repeat=2,   # repeat: at most 2 (the runner keeps the official 1 for TVSum)
+                          precision='fp32')   # bf16 gains nothing for this 64-wide model, even with AMX (see Precision); fp32 is the same on every machine
+
 
 # %% ../nbs/11_learner.ipynb #d9d045e4
 _ENC_KEYS = ('feat_dim', 'd_model', 'n_layers', 'n_heads', 'd_ff', 'dropout', 'pos_scale')
@@ -178,6 +196,18 @@ def sidecar(path:str|Path)->Path:
     "The JSON file beside a checkpoint: `run/last.safetensors` -> `run/last.json`."
     return Path(path).with_suffix('.json')
 
+def check_output(path:str|Path, # a checkpoint file to be written
+                )->Path:
+    "Make sure a checkpoint can be written at `path` before any work: its folder is created (with its parents); one-line `SSPVSError` otherwise."
+    path = Path(path)
+    if path.suffix == '.json': raise SSPVSError(f"{path}: a checkpoint should not end in .json (that is its sidecar's name)")
+    if path.is_dir(): raise SSPVSError(f"{path}: is a folder; a checkpoint needs a file name (e.g. {path/'last.safetensors'})")
+    if (f := next((p for p in path.parents if p.exists() and not p.is_dir()), None)) is not None: raise SSPVSError(f"{path}: {f} is a file, not a folder")
+    try: path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise SSPVSError(f"{path}: cannot create the folder {path.parent} ({e.strerror})") from None
+    if not os.access(path.parent, os.W_OK | os.X_OK): raise SSPVSError(f"{path}: cannot write in {path.parent}")
+    return path
+
 def save_checkpoint(path:str|Path, # the .safetensors file to write (its JSON goes beside it, see `sidecar`)
                     model:nn.Module, # the model; its `config` is stored unless `config` is given
                     config:dict|None=None, # the model config that rebuilds it (`build_summarizer(config)`)
@@ -189,7 +219,7 @@ def save_checkpoint(path:str|Path, # the .safetensors file to write (its JSON go
                    )->Path:
     "Write a checkpoint atomically: tensors in safetensors, the rest as JSON (in its metadata and in a sidecar)."
     path = Path(path)
-    if path.suffix == '.json': raise SSPVSError(f"{path}: a checkpoint should not end in .json (that is its sidecar's name)")
+    check_output(path)   # creates the folder, with its parents
     config = dict(config if config is not None else model.config)
     tensors = {f'model.{k}': v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
     if text is not None and hasattr(text, 'config'): extra.setdefault('text_encoder', dict(text.config))   # which text model rebuilds it
@@ -265,6 +295,46 @@ def load_summarizer(path:str|Path, # a checkpoint from `save_checkpoint` / `fit`
         model.train_precision = p if p != 'fp16' or dev.type == 'cuda' else 'fp32'
     return model.to(dev).eval()
 
+# %% ../nbs/11_learner.ipynb #b9a423c9
+PRETRAINED_FORMAT = 'sspvs-pretrained/1'
+
+@patch
+def save_pretrained(self:ProgressiveSummarizer, path:str|Path, # the folder to write (created with its parents)
+                   )->Path:
+    "Write the model as transformers does: `config.json` (the architecture, the format, the precision it was trained in) and `model.safetensors` (the weights), in the folder `path`."
+    d = Path(path)
+    if d.exists() and not d.is_dir(): raise SSPVSError(f"{d}: is a file, not a folder")
+    check_output(d/'model.safetensors')
+    sd = {k: v.detach().cpu().clone().contiguous() for k, v in self.state_dict().items()}
+    with atomic_path(d/'model.safetensors') as tmp: save_file(sd, str(tmp), metadata={'format': 'pt'})
+    save_json(dict(format=PRETRAINED_FORMAT, config=self.config, precision=getattr(self, 'train_precision', None)), d/'config.json')
+    return d
+
+@patch(cls_method=True)
+def from_pretrained(cls:ProgressiveSummarizer, path:str|Path, # a folder from `save_pretrained`, a checkpoint file (`save_checkpoint`, `fit`), or a run folder holding best.safetensors
+                    device=None, # where to put the model (None: CUDA when available)
+                    feat_dim:int|None=None, # the data's feature width, checked against the model's
+                   )->ProgressiveSummarizer:
+    "The saved model in eval mode; `predict` scores in the precision it was trained in."
+    p = Path(path)
+    if p.is_file(): return load_summarizer(p, feat_dim, device=device)
+    if not p.is_dir(): raise SSPVSError(f"{p}: no such folder or checkpoint")
+    if not (p/'config.json').exists():
+        if (p/'best.safetensors').is_file(): return load_summarizer(p/'best.safetensors', feat_dim, device=device)   # a run's folder (split*/seed*)
+        raise SSPVSError(f"{p}: no config.json: not a folder written by save_pretrained (nor a run folder with best.safetensors)")
+    try: meta = json.loads((p/'config.json').read_text())
+    except json.JSONDecodeError as e: raise SSPVSError(f"{p/'config.json'}: not valid JSON ({e.msg})") from None
+    if meta.get('format') != PRETRAINED_FORMAT: raise SSPVSError(f"{p/'config.json'}: unknown format {meta.get('format')!r} (expected {PRETRAINED_FORMAT!r})")
+    cfg = meta['config']
+    if feat_dim is not None and cfg.get('feat_dim') != feat_dim: raise SSPVSError(f"{p.name}: the model reads {cfg.get('feat_dim')}-d features but the data has {feat_dim}-d features")
+    model = build_summarizer(cfg)
+    try: model.load_state_dict(load_file(str(p/'model.safetensors')))
+    except (SafetensorError, OSError) as e: raise SSPVSError(f"{p/'model.safetensors'}: not readable ({e})") from None
+    except RuntimeError as e: raise SSPVSError(f"{p.name}: the weights do not fit the model of its config ({str(e).splitlines()[0]})") from None
+    dev = get_device(device)
+    if (pr := meta.get('precision')) is not None: model.train_precision = pr if pr != 'fp16' or dev.type == 'cuda' else 'fp32'
+    return model.to(dev).eval()
+
 # %% ../nbs/11_learner.ipynb #afda5ca6
 def pad_batch(feats:list)->tuple[Tensor, Tensor]:
     "Zero-pad (T_i, D) arrays or tensors to (B, T, D) with a (B, T) mask, True at real steps."
@@ -300,16 +370,19 @@ def masked_mse(scores:Tensor, target:Tensor, mask:Tensor)->Tensor:
 # %% ../nbs/11_learner.ipynb #69c91465
 @torch.no_grad()
 def predict(model:ProgressiveSummarizer, # the model
-            records, # objects with `features` (T, D) and `full_key`, e.g. VideoRecords or a BenchmarkFile
+            records, # one VideoRecord, a BenchmarkFile, or a list of records (objects with `features` (T, D), `key` and `full_key`)
             device=None, # None: the model's device
             batch_size:int=4, # videos per batch
             text=None, # for a model with text_dim: a dict full key -> sentence vector, or a text encoder (see `fit`)
             stages:bool=False, # return each stage's scores, (n_stages, T) per video, instead of their product
             progress:bool=False, # show a progress bar
             precision:str|None=None, # 'fp32', 'bf16', 'auto'; None: the precision `fit` last trained this model in, else 'auto'
-           )->dict: # full_key -> (T,) float32 step scores ((n_stages, T) with `stages`)
-    "Step scores of every record, by full key."
-    records = list(records)
+            keys:str='auto', # 'auto': the file's own keys ('video_4') when every record comes from one file, full keys ('file/video_4') when files are mixed; 'full'; 'short'
+           )->dict|np.ndarray: # key -> (T,) float32 step scores ((n_stages, T) with `stages`); for one record, its scores alone
+    "Step scores of every record, keyed as `evaluate` and predictions files key them; the scores alone for one record."
+    one = not isinstance(records, Mapping) and not hasattr(records, '__iter__')
+    records = as_records(records)
+    if keys not in ('auto', 'full', 'short'): raise SSPVSError(f"keys must be 'auto', 'full' or 'short', got {keys!r}")
     device = get_device(device) if device is not None else next(model.parameters()).device
     prec = resolve_precision(precision or getattr(model, 'train_precision', None) or 'auto', device)
     was_training = model.training; model.to(device).eval()
@@ -329,7 +402,9 @@ def predict(model:ProgressiveSummarizer, # the model
     finally:
         model.train(was_training)
         if isinstance(text, nn.Module): text.train(text_training)
-    return {r.full_key: out[r.full_key] for r in records}   # in the order of `records`
+    if one: return out[records[0].full_key]
+    short = keys == 'short' or (keys == 'auto' and all('/' in r.full_key for r in records) and len({r.full_key.rsplit('/', 1)[0] for r in records}) == 1)
+    return {(getattr(r, 'key', r.full_key.rsplit('/', 1)[-1]) if short else r.full_key): out[r.full_key] for r in records}   # in the order of `records`
 
 # %% ../nbs/11_learner.ipynb #8faa710d
 def _check_resume(ck:Checkpoint, model, cfg:TrainConfig, keys:list[str], prec:str, device):
@@ -357,8 +432,9 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
        )->list[dict]: # the history, one entry per epoch
     "Fine-tune `model` on `records` with the masked MSE; returns the per-epoch history."
     cfg = cfg or TrainConfig()
-    records = list(records)
+    records = as_records(records)
     if not records: raise SSPVSError("fit: there are no training videos")
+    if checkpoint is not None: check_output(checkpoint)   # before the first step, not after an epoch
     device = get_device(device); model.to(device)
     prec = resolve_precision(cfg.precision, device); model.train_precision = prec   # `predict` scores in the same precision
     if isinstance(text, nn.Module): text.to(device)
@@ -409,3 +485,6 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
                             epoch=epoch + 1, history=history, train=cfg.as_dict(), keys=keys)
         bar.set_postfix(loss=f"{entry['loss']:.4f}")
     return history
+
+# %% ../nbs/11_learner.ipynb #405f0fa5
+add_docments(ModelConfig, TrainConfig, build_summarizer, save_checkpoint, read_checkpoint, load_summarizer, predict, fit, ProgressiveSummarizer);   # help() shows every argument

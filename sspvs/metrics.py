@@ -8,10 +8,10 @@ import os, json, math, warnings
 from pathlib import Path
 import numpy as np, h5py, scipy.stats
 from fastcore.script import call_parse, Param
-from .core import SSPVSError, cli_errors, atomic_path, save_json
+from .core import SSPVSError, cli_errors, atomic_path, save_json, add_docments
 from .keyshots import (KNAPSACKS, check_knapsack, upsample, shot_scores, select_shots, choose_shots, summary_layout, official_values,
                             exact_ints, optimal_subsets, TIE_LIMIT, uniform_shots)
-from .data import BenchmarkFile, VideoRecord, dataset_name, anomaly_warning, anomaly_lines, AnomalyWarning
+from .data import BenchmarkFile, VideoRecord, dataset_name, anomaly_warning, anomaly_lines, AnomalyWarning, as_records
 from .annotations import Annotation, read_tvsum, read_summe, read_summe_shots, SUMME_SHOTS
 
 # %% auto #0
@@ -19,8 +19,8 @@ __all__ = ['METRICS', 'RANKS', 'RANK_NOTES', 'SHOTS', 'UNIFORM', 'KTS', 'KNAPSAC
            'rank_correlation', 'StepTargets', 'check_rank', 'RankTargets', 'f1_na', 'rank_ready', 'tie_report',
            'evaluate_video', 'tie_summary', 'evaluate', 'default_metric', 'pairwise_rank_correlation',
            'random_baseline', 'human_baseline', 'annotation_record', 'baselines', 'annotation_baselines',
-           'read_crosscheck', 'write_predictions', 'read_predictions', 'evaluate_files', 'print_results',
-           'sspvs_evaluate', 'sspvs_baselines']
+           'baselines_summary', 'read_crosscheck', 'write_predictions', 'read_predictions', 'evaluate_files',
+           'print_results', 'sspvs_evaluate', 'sspvs_baselines']
 
 # %% ../nbs/05_metrics.ipynb #2e241c33
 METRICS = ('avg', 'max')
@@ -296,19 +296,27 @@ def tie_summary(videos:dict, # key -> evaluate_video(..., ties=True) results
                 f1_max=float(np.mean([x['f1_max'] for x in t])), f1_range=float(np.mean([x['f1_max'] - x['f1_min'] for x in t])),
                 exhaustive=all(x['ties_exhaustive'] for x in t))
 
-def evaluate(records, # VideoRecords (a BenchmarkFile, a list)
-             predictions:dict, # key or full key -> (n_steps,) step scores
-             metric:str='avg', # 'avg' or 'max' over annotators for F1
+def _metric_of(records:list, metric:str|None, source:str)->tuple[str, str]:
+    "The F1 metric and where it comes from: 'given', or the dataset's (SumMe: max over annotators; every other: avg)."
+    if metric is not None: _check_metric(metric); return metric, 'given'
+    names = sorted({dataset_name(Path(getattr(r, 'source', None) or '').stem) or 'unnamed' for r in records})
+    if 'summe' in names and len(names) > 1: raise SSPVSError(f"{source}: the videos mix SumMe (F1: max over annotators) with {', '.join(n for n in names if n != 'summe')} (avg): give metric='max' or 'avg'")
+    return ('max' if names == ['summe'] else 'avg'), f"dataset {', '.join(names)}"
+
+def evaluate(records, # the videos: a BenchmarkFile (a mapping key -> VideoRecord), a list of records, or one record
+             predictions:dict, # video key ('video_4') or full key ('eccv16_dataset_tvsum_google_pool5/video_4') -> (n_steps,) step scores
+             metric:str|None=None, # 'avg' or 'max' over annotators for F1; None: the dataset's, max on SumMe and avg elsewhere, as every paper
              source:str='predictions', # names the predictions in error messages (e.g. the file name)
              ratio:float=0.15, # the summary's length budget
              knapsack:str='official', # the convention: 'official' (SSPVS) or 'exact' (the common public code)
              ties:bool=True, # report the ties per video and in `ties` (off for per-epoch scoring, where only the means count)
              rank:str='otani', # the rank-correlation convention (`RANKS`)
-            )->dict: # dict(metric, knapsack, rank, videos={key: {f1, kendall, spearman, ties}}, mean={f1, kendall, spearman}, f1_na, ties=tie_summary)
+            )->dict: # dict(metric, metric_from ('given' or 'dataset summe'), knapsack, rank, videos={key: {f1, kendall, spearman, ties}}, mean={f1, kendall, spearman}, f1_na, ties=tie_summary); keys as the file names them, full keys when the videos come from several files
     "Evaluate predictions on every record; means over videos. Without shots F1 is None and `f1_na` says why; the rank correlations are still computed."
-    _check_metric(metric); check_knapsack(knapsack); check_rank(rank)
-    records = list(records)
+    check_knapsack(knapsack); check_rank(rank)
+    records = as_records(records)
     if not records: raise SSPVSError(f"{source}: no videos to evaluate")
+    metric, metric_from = _metric_of(records, metric, source)
     for r in records: rank_ready(r, rank)
     na = next((why for r in records if (why := f1_na(r))), None)
     one_file = len({getattr(r, 'full_key', r.key).rsplit('/', 1)[0] for r in records}) == 1
@@ -331,8 +339,11 @@ def evaluate(records, # VideoRecords (a BenchmarkFile, a list)
                       "rank correlations are unaffected. Give scores in [0, 1] (e.g. a sigmoid of logits).", stacklevel=2)
     mean = {m: float(np.mean([v[m] for v in videos.values()])) for m in ('kendall', 'spearman')}
     mean = dict(f1=None if na else float(np.mean([v['f1'] for v in videos.values()])), **mean)
-    return dict(metric=metric, knapsack=knapsack, rank=rank, videos=videos, mean=mean, **(dict(f1_na=na) if na else {}),
+    return dict(metric=metric, metric_from=metric_from, knapsack=knapsack, rank=rank, videos=videos, mean=mean, **(dict(f1_na=na) if na else {}),
                 **(dict(ties=tie_summary(videos)) if ties and not na else {}))
+
+# %% ../nbs/05_metrics.ipynb #1bbd4e6c
+add_docments(f1_score, rank_correlation, evaluate_video, evaluate);   # help() shows every argument
 
 # %% ../nbs/05_metrics.ipynb #8d74e639
 def default_metric(name:str|Path|None, # 'summe', 'tvsum', a file stem or a path
@@ -433,7 +444,7 @@ def baselines(records, # VideoRecords (from a benchmark file, or `annotation_rec
               rank:str='otani', # the rank-correlation convention (`RANKS`)
              )->dict: # dict(rank, human={f1, kendall, spearman}, random={...}, videos={key: {human, random}}); f1 None where a video has no shots
     "Human and random baselines of every video, and their means over videos."
-    videos = {r.key: dict(human=human_baseline(r, metric, rank), random=random_baseline(r, metric, n_draws, seed, knapsack=knapsack, rank=rank)) for r in records}
+    videos = {r.key: dict(human=human_baseline(r, metric, rank), random=random_baseline(r, metric, n_draws, seed, knapsack=knapsack, rank=rank)) for r in as_records(records)}
     mean = lambda b: {m: None if any(v[b][m] is None for v in videos.values()) else float(np.mean([v[b][m] for v in videos.values()]))
                       for m in ('f1', 'kendall', 'spearman')}
     return dict(rank=rank, human=mean('human'), random=mean('random'), videos=videos)
@@ -460,6 +471,13 @@ def annotation_baselines(tvsum:str|Path|None=None, # folder with the raw TVSum a
         out += [dict(dataset=name, metric=metric, shots=shots, knapsack=k, **baselines(recs, metric, n_draws, seed, knapsack=k, rank=rank))
                 for shots, recs in variants for k in knapsacks]
     return out
+
+def baselines_summary(results:list[dict], # from `annotation_baselines`
+                     )->list[dict]: # one flat row per dataset, shots, convention and baseline: dataset, metric, shots, knapsack, baseline, videos, f1 (%), kendall, spearman
+    "The means of `annotation_baselines` as a table's rows, without the per-video results (what `sspvs-baselines` prints)."
+    return [dict(dataset=r['dataset'], metric=r['metric'], shots=r['shots'], knapsack=r['knapsack'], baseline=who, videos=len(r['videos']),
+                 f1=None if r[who]['f1'] is None else 100 * r[who]['f1'], kendall=r[who]['kendall'], spearman=r[who]['spearman'])
+            for r in results for who in ('human', 'random')]
 
 # %% ../nbs/05_metrics.ipynb #c635610f
 def read_crosscheck(folder:str|Path, # laid out like crosscheck/mcsf: <variant>/<dataset>/split<i>/<dataset>_<epoch>.json and f_scores.txt
@@ -549,6 +567,7 @@ def evaluate_files(dataset:str|Path, # benchmark file (eccv16 layout)
                   )->tuple[dict, str, BenchmarkFile]: # (the results of `evaluate`, how the metric was chosen, the benchmark file)
     "Evaluate a predictions file against a benchmark file; a file without shots gets rank correlations, and F1 'n/a: no shots'."
     check_knapsack(knapsack); check_rank(rank)
+    given = metric
     if metric is None:
         metric = default_metric(dataset)
         how = (f"metric {metric}: " + ('the file name says SumMe, where F1 is the max over annotators' if metric == 'max'
@@ -558,15 +577,15 @@ def evaluate_files(dataset:str|Path, # benchmark file (eccv16 layout)
     if rank == 'summary': bf = BenchmarkFile(dataset, use='evaluate')
     else:   # shots are needed for F1 only: their absence is reported as F1 n/a, not as an anomaly
         bf = BenchmarkFile(dataset, warn=False)
-        for r in bf: rank_ready(r, rank)
+        for r in bf.values(): rank_ready(r, rank)
         if (an := [a for a in bf.anomalies if not (a.key in SHOTS + ('user_summary',) and a.what.startswith('is missing'))]):
             w = AnomalyWarning(anomaly_warning(bf.path.name, an)); w.lines = anomaly_lines(bf.path.name, an)   # a tool prints the lines, one per video
             warnings.warn(w, stacklevel=2)
     preds = read_predictions(predictions)
     pname = Path(predictions).name
-    extra = [k for k in preds if k not in bf and not any(k == r.full_key for r in bf)]
+    extra = [k for k in preds if k not in bf and not any(k == r.full_key for r in bf.values())]
     if extra: raise SSPVSError(f"{pname}: {extra[0]}: not a video of {bf.path.name}")
-    return evaluate(bf, preds, metric, source=pname, knapsack=knapsack, rank=rank), how, bf
+    return evaluate(bf, preds, given, source=pname, knapsack=knapsack, rank=rank), how, bf   # evaluate chooses the same metric from the file and says so
 
 def print_results(res:dict, bf:BenchmarkFile|None=None, file=None):
     "The per-video table and the means (F1 in %), the rank convention, and the ties when `res` has them."

@@ -58,6 +58,8 @@ class ProgressiveSummarizer(nn.Module):
                 text:Tensor|None=None, # (B, text_dim) sentence vectors (required iff the model has text_dim)
                 start:Tensor|None=None, # (B,) where each row starts in its video (training crops); None: at 0
                )->dict: # scores (B, T) product of the stages, stages [(B, T)] * N; 0 at padded steps
+        """Score every step. Returns a dict: `scores` (B, T), the product of the stage scores, each in (0, 1), the model's output;
+        `stages`, a list of the N stages' (B, T) scores. Both are 0 at padded steps. No loss: `sspvs.learner.masked_mse` is the training loss."""
         if (text is None) != (self.text_proj is None):
             raise ValueError("this model was built with text_dim=%s, so it needs `text`" % self.text_dim if text is None
                              else "this model has no text projection (text_dim=None) but `text` was given")

@@ -284,7 +284,7 @@ def write_outputs(out:Path, # the run folder (its split*/seed*/predictions.json 
             preds.update({_pred_key(k, target): np.asarray(v) for k, v in p['validation' if 'validation' in p else 'last'].items()})
         write_predictions(out/f'predictions-seed{s}.h5', preds)
         if s == seeds[0]: write_predictions(out/'predictions.h5', preds)
-    covered = {k for r in runs for k in r['test_keys']} >= {f'{target.stem}/{k}' for k in target.keys}
+    covered = {k for r in runs for k in r['test_keys']} >= {f'{target.stem}/{k}' for k in target}
     md = results_markdown(rows, rank)
     lines = [f"# {dataset} {meta['setting']}: {variant_name(meta.get('pretrained'), meta.get('text'))}", '',
              f"- data: {', '.join(Path(f).name for f in meta['data'])} ({target.feat_dim}-d features)", f"- {meta['splits']}",

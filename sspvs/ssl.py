@@ -160,7 +160,12 @@ class RecoveryHead(nn.Module):
                 pos:Tensor, # (B,) masked steps
                 steps:Tensor, # (B, T, d_model) main encoder outputs on the masked input
                 project=None, # the encoder's input projection
-               )->dict: # pred (B, feat_dim), local, global (B, feat_dim), gate (B, 2)
+               )->dict: # pred (B, feat_dim), local, glob (B, feat_dim), gate (B, 2)
+        """Recover the features of the masked steps `pos`. `steps` MUST be the main encoder's output on `x_masked`, the input with the
+        steps at `pos` replaced by `mask_embedding` (`mask_steps`): given its output on the unmasked input, the global branch sees the
+        answer and the loss is silently wrong. Returns a dict: `pred` (B, feat_dim), the gated mix of `local` (from the window around
+        each masked step, the step itself masked) and `glob` (from the encoder's output at the step), both (B, feat_dim); `gate` (B, 2),
+        the softmax weights of local and global. `recovery_loss(pred, original features at pos)` is the objective."""
         win, valid = local_windows(x_masked, mask, pos, self.radius)
         if project is not None: win = project(win)
         h = self.local(self.pos(win), src_key_padding_mask=~valid)[:, self.radius]
@@ -216,7 +221,11 @@ class PretrainModel(nn.Module):
                 text_index:Tensor|None=None, labels:Tensor|None=None, # pairs (default: `make_pairs`)
                 masked_pos:Tensor|None=None, # masked steps (default: `pick_masked_steps`)
                 start:Tensor|None=None, # (B,) where each crop starts in its video (its steps keep their positions); None: at 0
-               )->dict:
+               )->dict: # loss, and per objective its loss and what it saw (see the docstring)
+        """Mask one step per video, encode, and compute the enabled objectives. Returns a dict: `loss` (the weighted sum, float32 scalar);
+        with text, `labels` (B,) 1 for a video's own text and `text_index` (B,) the text each video was paired with; matching: `logits` (B,),
+        `match_loss`, `match_acc`; alignment: `distance` (B,) Hausdorff distances, `align_loss`; recovery: `masked_pos` (B,), `pred`
+        (B, feat_dim), `gate` (B, 2), `recover_loss`."""
         B, T, _ = features.shape
         dev = features.device
         hmask = torch.ones(B, T, dtype=torch.bool) if mask is None else mask.bool()

@@ -292,7 +292,7 @@ def sspvs_synthetic(out_dir:str, # folder to write into (created if needed)
         out = check_out_path(out_dir, 'out_dir')   # a file, or a path below one: one line, nothing created
         write_standard(out, seed, feat_dim)
         for stem, f in load_benchmarks([out/n for n in STANDARD.values()]).items():
-            print(f"{f.path}: {len(f)} videos, {sum(r.n_frames for r in f):,} frames")
+            print(f"{f.path}: {len(f)} videos, {sum(r.n_frames for r in f.values()):,} frames")
         if corpus:
             (out/'corpus').mkdir(exist_ok=True)
             c = make_corpus(out/'corpus'/'synthetic_corpus.h5', corpus, seed, feat_dim)

@@ -98,7 +98,7 @@ def test_build_benchmark_roundtrip(tmp_path, tvsum, summe):
             steps[k] = dict(features=rng.normal(size=(len(picks), 16)), picks=picks, change_points=uniform_shots(n, 60))
         videos, text = build_benchmark(ann, steps)
         bf = BenchmarkFile(write_benchmark(tmp_path/f'{name}.h5', videos, text))
-        assert bf.keys == ['video_1', 'video_2']
+        assert list(bf) == ['video_1', 'video_2']
         r, a = bf['video_1'], ann['video_1']
         assert r.n_frames == a.n_frames and r.text == a.text and r.video_name == a.name
         np.testing.assert_allclose(r.gtscore, a.gtscore[steps['video_1']['picks']])

@@ -132,7 +132,7 @@ def test_round_trip(tmp_path):
     text = {'video_1': dict(category='Sports', query='parkour', title='Roof run', description='Fast.'), 'video_12': dict(title='t')}
     p = write_benchmark(tmp_path/'eccv16_dataset_ovp_google_pool5.h5', vids, text)
     bf = BenchmarkFile(p)
-    assert bf.keys == [f'video_{i}' for i in range(1, 13)] and bf.name == 'ovp' and bf.feat_dim == 8 and len(bf) == 12
+    assert list(bf) == [f'video_{i}' for i in range(1, 13)] and bf.name == 'ovp' and bf.feat_dim == 8 and len(bf) == 12
     for k, v in vids.items():
         r = bf[k]
         np.testing.assert_array_equal(r.features, v['features']); assert r.features.dtype == np.float32
@@ -268,7 +268,7 @@ def test_official_splits_on_synthetic():
             for k in s.train_keys + s.test_keys: assert get_record(files, k).full_key == k
         if st == 'canonical':   # 5 disjoint folds covering the dataset
             tests = [k for s in sp for k in s.test_keys]
-            assert sorted(tests) == sorted(r.full_key for r in files[Path(STANDARD[ds]).stem])
+            assert sorted(tests) == sorted(r.full_key for r in files[Path(STANDARD[ds]).stem].values())
     # augmented splits need the OVP file: without it, the error names it
     part = {k: v for k, v in files.items() if 'ovp' not in k}
     with pytest.raises(SSPVSError, match=r"tvsum_aug_splits.json: split 0: train_keys: 'eccv16_dataset_ovp_google_pool5/video_\d+' needs the file eccv16_dataset_ovp_google_pool5.h5"):
@@ -294,7 +294,7 @@ def test_collate_shapes_and_masks(bf):
     ds = SummaryDataset(bf)
     items = [ds[i] for i in (0, 3, 6)]
     b = collate(items)
-    T = max(r.n_steps for r in bf)
+    T = max(r.n_steps for r in bf.values())
     assert b['features'].shape == (3, T, 6) and b['features'].dtype == torch.float32
     assert b['mask'].shape == (3, T) and b['mask'].dtype == torch.bool and b['target'].shape == (3, T)
     assert b['lengths'].tolist() == [bf['video_1'].n_steps, bf['video_4'].n_steps, bf['video_7'].n_steps] and b['lengths'].dtype == torch.long
@@ -328,14 +328,14 @@ def test_crops_deterministic_and_resumable(bf):
         assert torch.allclose(it['target'], torch.from_numpy(D.minmax(r.gtscore)[s:e]))
     # evaluation serves whole videos, whatever max_len
     ev = SummaryDataset(bf, max_len=10)
-    assert [len(ev[i]['features']) for i in range(7)] == [r.n_steps for r in bf]
+    assert [len(ev[i]['features']) for i in range(7)] == [r.n_steps for r in bf.values()]
 
 def test_cache_and_dataloader_workers(bf):
     ds = SummaryDataset(bf, max_len=12, train=True, seed=1, cache=True)
     x = ds[2]['features']; assert len(ds._cache) == 1 and torch.equal(ds[2]['features'], x)
     dl = torch.utils.data.DataLoader(SummaryDataset(bf, max_len=12, train=True, seed=1), batch_size=3, collate_fn=collate, num_workers=2)
     got = [k for b in dl for k in b['keys']]
-    assert got == [r.full_key for r in bf]
+    assert got == [r.full_key for r in bf.values()]
     b0 = next(iter(dl)); b1 = collate([ds[i] for i in range(3)])
     assert torch.equal(b0['features'], b1['features']) and torch.equal(b0['mask'], b1['mask'])
 

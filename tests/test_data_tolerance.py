@@ -178,16 +178,16 @@ def test_annotation_only_file(annotation_only):
     with pytest.raises(SSPVSError, match="^ann_tvsum.h5: video_1: 'features' is missing; training needs"): bf['video_1'].features
     with pytest.raises(SSPVSError, match="^ann_tvsum.h5: video_1: 'features' is missing"): SummaryDataset(bf)
     from sspvs.benchmark import linear_probe
-    recs = list(bf)
+    recs = list(bf.values())
     with pytest.raises(SSPVSError, match="^ann_tvsum.h5: video_1: 'features' is missing"): linear_probe(recs[:4], [], recs[4:])
 
 def test_annotation_only_serves_evaluation(annotation_only, tmp_path):
     bf = BenchmarkFile(annotation_only)
     rng = np.random.default_rng(0)
-    preds = {r.key: rng.random(r.n_steps) for r in bf}
+    preds = {r.key: rng.random(r.n_steps) for r in bf.values()}
     res = evaluate(bf, preds, 'avg')
     assert len(res['videos']) == 6 and 0 <= res['mean']['f1'] <= 1
-    gt = evaluate(bf, {r.key: r.gtscore for r in bf}, 'avg')   # the ground truth scores better than noise
+    gt = evaluate(bf, {r.key: r.gtscore for r in bf.values()}, 'avg')   # the ground truth scores better than noise
     assert gt['mean']['kendall'] > res['mean']['kendall']
     b = baselines(bf, 'avg', n_draws=3)
     assert set(b) == {'rank', 'human', 'random', 'videos'} and b['rank'] == 'otani' and len(b['videos']) == 6
@@ -199,12 +199,12 @@ def test_annotation_only_serves_evaluation(annotation_only, tmp_path):
 def test_evaluation_needs_the_evaluation_keys(matrix):
     p, _, _ = matrix
     with pytest.warns(AnomalyWarning): bf = BenchmarkFile(p)
-    with pytest.raises(SSPVSError) as e: evaluate(bf, {r.key: np.ones(r.n_steps) for r in bf})
+    with pytest.raises(SSPVSError) as e: evaluate(bf, {r.key: np.ones(r.n_steps) for r in bf.values()})
     assert str(e.value).startswith("x.h5: video_9: 'change_points', 'n_frame_per_seg', 'user_summary' are missing; evaluation needs")
     with warnings.catch_warnings():   # opened for a use it cannot serve: the refusal comes alone, without the warning
         warnings.simplefilter('error')
         with pytest.raises(SSPVSError, match="^x.h5: video_9: 'change_points', 'n_frame_per_seg', 'user_summary' are missing"): BenchmarkFile(p, use='evaluate')
-    write_predictions(p.parent/'p.h5', {r.key: np.ones(r.n_steps) for r in bf})
+    write_predictions(p.parent/'p.h5', {r.key: np.ones(r.n_steps) for r in bf.values()})
     r = run('sspvs-evaluate', p, p.parent/'p.h5')
     assert r.returncode == 1 and r.stderr.strip() == ("sspvs-evaluate: error: x.h5: video_9: 'change_points', 'n_frame_per_seg', 'user_summary' are missing; "
                                                       "evaluation needs picks, n_frames, change_points, n_frame_per_seg, user_summary"), r.stderr
@@ -238,6 +238,6 @@ def test_tolerated_files_serve_evaluation(tmp_path):
     with pytest.warns(AnomalyWarning): bf = BenchmarkFile(raw_write(tmp_path/'ev.h5', ev))
     assert bf.uses == ('evaluate',) and {('video_12', 'change_points'), ('video_13', 'change_points')} <= {(a.video, a.key) for a in bf.anomalies}
     rng = np.random.default_rng(0)
-    res = evaluate(bf, {r.key: rng.random(r.n_steps) for r in bf})
+    res = evaluate(bf, {r.key: rng.random(r.n_steps) for r in bf.values()})
     assert len(res['videos']) == 12 and all(0 <= x['f1'] <= 1 for x in res['videos'].values())
     assert np.isfinite(baselines(bf, n_draws=2)['human']['f1'])

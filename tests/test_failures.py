@@ -159,7 +159,7 @@ def test_summarize_garbage_checkpoint_leaves_no_folder(tmp_path):
 
 def test_negative_scores_warn_once(tmp_path):
     bf = load_benchmarks(make_benchmark(tmp_path/STANDARD['tvsum'], 'tvsum', feat_dim=4, n_videos=3))
-    recs = list(next(iter(bf.values())))
+    recs = list(next(iter(bf.values())).values())
     rng = np.random.default_rng(0)
     logits = {r.key: rng.normal(-3, 1, r.n_steps) for r in recs}             # all negative: every shot's mean is <= 0
     with pytest.warns(UserWarning) as w: res = evaluate(recs, logits, source='logits.h5', knapsack='exact')

@@ -98,7 +98,7 @@ def benchmark_videos(draw):
 
 def check_readable(bf:BenchmarkFile):
     "What an opened file offers was read: finite, in range, consistent."
-    for r in bf:
+    for r in bf.values():
         assert r.n_frames > 0 and r.picks.ndim == 1 and len(r.picks) > 0
         assert (np.diff(r.picks) > 0).all() and r.picks[0] >= 0 and r.picks[-1] < r.n_frames
         if r.change_points is not None:
@@ -126,14 +126,14 @@ def test_fuzz_benchmark_files(videos, seed, damage, where):
         check_readable(bf)
         rng = np.random.default_rng(seed)
         if 'evaluate' in bf.uses:
-            preds = {r.key: rng.random(r.n_steps) for r in bf}
+            preds = {r.key: rng.random(r.n_steps) for r in bf.values()}
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter('ignore'); out = evaluate(bf, preds, knapsack=rng.choice(['official', 'exact']))
                 for v in out['videos'].values():
                     assert 0 <= v['f1'] <= 1 and -1 <= v['kendall'] <= 1 and -1 <= v['spearman'] <= 1
                     assert 0 <= v['ties']['f1_min'] <= v['ties']['f1_max'] <= 1
-                count('benchmark files: evaluated'); r = next(iter(bf))
+                count('benchmark files: evaluated'); r = next(iter(bf.values()))
                 assert 0 <= random_baseline(r, n_draws=2)['f1'] <= 1
                 if r.n_users > 1: assert 0 <= human_baseline(r)['f1'] <= 1
             except SSPVSError as e: one_line(e); count('benchmark files: evaluation refused')

@@ -104,7 +104,7 @@ def count_syncs(monkeypatch):
 def recs(tmp_path_factory):
     d = tmp_path_factory.mktemp('toy')
     write_benchmark(d/'toy.h5', {f'video_{i}': toy_video(n_frames=150 + 60 * i, feat_dim=8, seed=i) for i in range(1, 7)})
-    return list(BenchmarkFile(d/'toy.h5'))
+    return list(BenchmarkFile(d/'toy.h5').values())
 
 def _fit_syncs(recs, n_stages, count):
     torch.manual_seed(0)

@@ -89,12 +89,12 @@ def test_run_split_reports_the_validation_selected_epoch(bench, tmp_path):
 def test_training_loss_is_the_mean_over_real_steps_only(bench):
     "With lr 0 and no dropout the epoch's loss is the MSE over the real steps of videos of different lengths padded into one batch."
     files, _ = bench
-    recs = list(next(iter(files.values())))[:4]
+    recs = list(next(iter(files.values())).values())[:4]
     assert len({r.n_steps for r in recs}) > 1
     torch.manual_seed(0)
     m = build_summarizer(dict(feat_dim=16, d_model=16, n_layers=1, n_heads=2, d_ff=32, n_stages=2, dropout=0., head_dropout=0.))
     p = predict(m, recs, 'cpu', precision='fp32')
-    se = np.concatenate([(np.asarray(p[r.full_key], np.float64) - minmax(r.gtscore)) ** 2 for r in recs])
+    se = np.concatenate([(np.asarray(p[r.key], np.float64) - minmax(r.gtscore)) ** 2 for r in recs])
     h = fit(m, recs, TrainConfig(epochs=1, lr=0., batch_size=4, max_len=None, repeat=1, precision='fp32'), 'cpu', progress=False)
     assert h[0]['loss'] == pytest.approx(se.mean(), rel=1e-5)
 

@@ -16,7 +16,7 @@ def recs(tmp_path_factory):
     d = tmp_path_factory.mktemp('toy')
     write_benchmark(d/'toy.h5', {f'video_{i}': toy_video(n_frames=150 + 60 * i, feat_dim=8, seed=i) for i in range(1, 6)},
                     text={f'video_{i}': dict(title=f'video {i}') for i in range(1, 6)})
-    return list(BenchmarkFile(d/'toy.h5'))
+    return list(BenchmarkFile(d/'toy.h5').values())
 
 def weights_equal(a, b): return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
@@ -86,7 +86,7 @@ def test_bf16_on_cpu_trains_with_finite_loss(recs, tmp_path):
     assert m.train_precision == 'bf16' and read_checkpoint(tmp_path/'bf.safetensors').extra['precision'] == 'bf16'
     assert all(torch.isfinite(p).all() for p in m.parameters()) and not weights_equal(m, fresh())
     p16, p32 = predict(m, recs), predict(m, recs, precision='fp32')    # predict follows the training precision unless told
-    k = recs[0].full_key
+    k = recs[0].key
     assert not np.array_equal(p16[k], p32[k]) and np.allclose(p16[k], p32[k], atol=0.05)
     with pytest.raises(SSPVSError, match="cannot resume: the checkpoint was trained in bf16, this run would train in fp32"):
         fit(fresh(), recs, TrainConfig(**{**TC.as_dict(), 'epochs': 2}), 'cpu', checkpoint=tmp_path/'bf.safetensors', progress=False)
@@ -160,14 +160,15 @@ def test_predict(recs):
     m = fresh(); m.train()
     p = predict(m, recs, batch_size=3, precision='fp32')   # compared with a float32 forward below
     assert m.training                                          # the mode is restored
-    assert list(p) == [r.full_key for r in recs]
-    assert list(predict(m, recs[::-1])) == [r.full_key for r in recs[::-1]]
-    assert set(p) == {r.full_key for r in recs}
+    assert list(p) == [r.key for r in recs]                    # one file: its own keys, as `evaluate` and predictions files use them
+    assert list(predict(m, recs[::-1])) == [r.key for r in recs[::-1]]
+    assert list(predict(m, recs, keys='full')) == [r.full_key for r in recs]
     m.eval()
     for r in recs:
-        assert p[r.full_key].shape == (r.n_steps,) and p[r.full_key].dtype == np.float32
+        assert p[r.key].shape == (r.n_steps,) and p[r.key].dtype == np.float32
         with torch.no_grad(): alone = m(torch.from_numpy(r.features)[None])['scores'][0].numpy()
-        np.testing.assert_allclose(p[r.full_key], alone, atol=1e-5)
+        np.testing.assert_allclose(p[r.key], alone, atol=1e-5)
+        np.testing.assert_allclose(predict(m, r, precision='fp32'), alone, atol=1e-5)   # one record: its scores alone
     st = predict(m, recs, stages=True, precision='fp32')
     for k in p: np.testing.assert_allclose(st[k].prod(0), p[k], atol=1e-6); assert st[k].shape[0] == 2
 
@@ -180,7 +181,7 @@ def test_learns(tmp_path):
         v['gtscore'] = (1 / (1 + np.exp(-v['features'] @ w))).astype(np.float32)
         videos[f'video_{i}'] = v
     write_benchmark(tmp_path/'learn.h5', videos)
-    recs = list(BenchmarkFile(tmp_path/'learn.h5'))
+    recs = list(BenchmarkFile(tmp_path/'learn.h5').values())
     m = build_summarizer(ModelConfig(feat_dim=8, d_model=32, n_layers=1, n_heads=2, d_ff=64, n_stages=1))
     h = fit(m, recs, TrainConfig(epochs=30, lr=3e-3, batch_size=3, max_len=None, repeat=2), progress=False)
     assert h[-1]['loss'] < 0.3 * h[0]['loss'], [e['loss'] for e in h]
@@ -195,7 +196,7 @@ def test_text(recs, tmp_path):
     vecs = {r.full_key: np.full(4, i, np.float32) for i, r in enumerate(recs)}
     m = build_summarizer(mc)
     fit(m, recs, TrainConfig(**{**TC.as_dict(), 'epochs': 1}), text=vecs, progress=False)
-    assert set(predict(m, recs, text=vecs)) == {r.full_key for r in recs}
+    assert set(predict(m, recs, text=vecs)) == {r.key for r in recs}
     with pytest.raises(SSPVSError, match='no text vector'): predict(m, recs, text={})
     te = TinyText(); before = te.emb.weight.detach().clone()
     m = build_summarizer(mc)
@@ -225,3 +226,44 @@ def test_loaded_model_predicts_in_its_training_precision(recs, tmp_path):
     assert m2.train_precision == 'fp32'
     a, b = predict(m, recs), predict(m2, recs)
     for k in a: np.testing.assert_array_equal(a[k], b[k])
+
+# --- saving and loading like transformers; output paths checked before any work ---
+
+def test_save_pretrained_round_trip_into_a_new_nested_folder(recs, tmp_path):
+    "A trained model saved with `save_pretrained` into folders that do not exist yet loads with `from_pretrained` and predicts exactly the same."
+    from sspvs.progressive import ProgressiveSummarizer
+    m = fresh(); fit(m, recs, TrainConfig(epochs=1, batch_size=2, max_len=12, seed=1, precision='fp32'), progress=False)
+    d = m.save_pretrained(tmp_path/'models'/'toy'/'v1')
+    assert sorted(p.name for p in d.iterdir()) == ['config.json', 'model.safetensors']
+    cfg = json.loads((d/'config.json').read_text())
+    assert cfg['config'] == m.config and cfg['precision'] == 'fp32' and cfg['format'] == L.PRETRAINED_FORMAT
+    m2 = ProgressiveSummarizer.from_pretrained(d, device='cpu')
+    assert not m2.training and m2.train_precision == 'fp32' and weights_equal(m, m2)
+    a, b = predict(m, recs), predict(m2, recs)
+    assert list(a) == list(b) and all(np.array_equal(a[k], b[k]) for k in a)
+    save_checkpoint(tmp_path/'run'/'split0'/'seed0'/'best.safetensors', m)        # a run folder's checkpoint (its folders created)
+    for p in (tmp_path/'run'/'split0'/'seed0', tmp_path/'run'/'split0'/'seed0'/'best.safetensors'):
+        assert weights_equal(ProgressiveSummarizer.from_pretrained(p), m)
+    with pytest.raises(SSPVSError, match=r"reads 8-d features but the data has 1024-d"): ProgressiveSummarizer.from_pretrained(d, feat_dim=1024)
+    (d/'config.json').write_text('{"format": "other"}')
+    with pytest.raises(SSPVSError, match="unknown format 'other'"): ProgressiveSummarizer.from_pretrained(d)
+
+def test_fit_checks_its_checkpoint_path_before_the_first_step(recs, tmp_path):
+    "A checkpoint under a file, or a folder as checkpoint, fails at once: no epoch is trained (on_epoch never runs); a missing folder is created."
+    (tmp_path/'afile').write_text('x')
+    seen = []
+    for bad, msg in ((tmp_path/'afile'/'x.safetensors', 'afile is a file, not a folder'), (tmp_path, 'is a folder; a checkpoint needs a file name'),
+                     (tmp_path/'x.json', 'should not end in .json')):
+        with pytest.raises(SSPVSError, match=msg): fit(fresh(), recs, TC, checkpoint=bad, on_epoch=lambda *a: seen.append(a), progress=False)
+    assert seen == []
+    h = fit(fresh(), recs, TrainConfig(**{**TC.as_dict(), 'epochs': 1}), checkpoint=tmp_path/'new'/'dir'/'last.safetensors', progress=False)
+    assert len(h) == 1 and (tmp_path/'new'/'dir'/'last.safetensors').is_file()
+
+def test_one_small_preset():
+    "`ModelConfig.small()` is the runner's small preset (the main job's), and `TrainConfig.small()` its schedule."
+    from sspvs.benchmark import small_config, model_config
+    for ds in ('summe', 'tvsum'):
+        c = small_config(ds)
+        assert ModelConfig(**model_config(c, 1024)) == ModelConfig.small(1024) == L.SMALL_MODEL
+        assert all(c[k] == getattr(TrainConfig.small(), k) for k in ('lr', 'epochs', 'batch_size', 'precision'))
+    assert (L.SMALL_MODEL.d_model, L.SMALL_MODEL.n_stages, L.SMALL_MODEL.pos_scale, L.SMALL_MODEL.in_dropout) == (64, 2, 1.0, 0.5)

@@ -62,7 +62,7 @@ def test_evaluate_matches_reference(files):
     _, tv, sm = files
     rng = np.random.default_rng(0)
     for path, metric in ((tv, 'avg'), (sm, 'max')):
-        for r in BenchmarkFile(path):
+        for r in BenchmarkFile(path).values():
             s = rng.random(r.n_steps)
             for kn in ('official', 'exact'):
                 got, want = evaluate_video(s, r, metric, knapsack=kn), ref_evaluate(s, r, metric, kn)
@@ -144,7 +144,7 @@ def call(fn, *args, **kw):
     return 0, buf.getvalue(), ''
 
 def preds_for(path, **changes):
-    p = {r.key: r.gtscore for r in BenchmarkFile(path)}
+    p = {r.key: r.gtscore for r in BenchmarkFile(path).values()}
     p.update(changes)
     return {k: v for k, v in p.items() if v is not None}
 
@@ -161,17 +161,17 @@ def test_evaluate_cli(files, tmp_path):
     assert len(lines) == 4 + 4 + 2 and lines[-2].startswith('mean of 4')
     assert lines[-1].startswith('ties: ') and 'of 4 videos have more than one optimal summary under the official knapsack' in lines[-1]
     j = json.loads(out.read_text())
-    assert set(j) == {'metric', 'knapsack', 'rank', 'videos', 'mean', 'ties'} and j['metric'] == 'avg' and j['rank'] == 'otani' and list(j['videos']) == [f'video_{i}' for i in range(1, 5)]
+    assert set(j) == {'metric', 'metric_from', 'knapsack', 'rank', 'videos', 'mean', 'ties'} and j['metric'] == 'avg' and j['rank'] == 'otani' and list(j['videos']) == [f'video_{i}' for i in range(1, 5)]
     assert j['knapsack'] == 'official' and set(j['videos']['video_1']['ties']) >= {'tied', 'n_optimal', 'f1_min', 'f1_max', 'ties_exhaustive'}
     bf = BenchmarkFile(tv)
-    want = evaluate(bf, {r.key: r.gtscore for r in bf}, 'avg')
+    want = evaluate(bf, {r.key: r.gtscore for r in bf.values()}, 'avg')
     for k in ('f1', 'kendall', 'spearman'):
         assert abs(j['mean'][k] - want['mean'][k]) < 1e-6 and 0 <= j['videos']['video_1']['f1'] <= 1
     res = run('sspvs-evaluate', tv, pr, '--metric', 'max')
     assert res.returncode == 0 and 'metric max: as given by --metric' in res.stdout
     res = run('sspvs-evaluate', tv, pr, '--knapsack', 'exact', '--json', out)
     assert res.returncode == 0 and 'knapsack exact: float shot means' in res.stdout and json.loads(out.read_text())['knapsack'] == 'exact'
-    want = evaluate(bf, {r.key: r.gtscore for r in bf}, 'avg', knapsack='exact')
+    want = evaluate(bf, {r.key: r.gtscore for r in bf.values()}, 'avg', knapsack='exact')
     assert abs(json.loads(out.read_text())['mean']['f1'] - want['mean']['f1']) < 1e-6
     res = run('sspvs-evaluate', tv, pr, '--knapsack', 'greedy')
     assert res.returncode != 0 and 'greedy' in res.stderr
@@ -188,9 +188,9 @@ def _bad_cases(tv, d):
     n2 = bf['video_2'].n_steps
     (d/'text.h5').write_text('not hdf5 at all')
     with h5py.File(d/'twod.h5', 'w') as f:
-        for r in bf: f[r.key] = np.zeros((r.n_steps, 2))
+        for r in bf.values(): f[r.key] = np.zeros((r.n_steps, 2))
     with h5py.File(d/'nan.h5', 'w') as f:
-        for r in bf: f[r.key] = np.where(np.arange(r.n_steps) == 3, np.nan, r.gtscore) if r.key == 'video_3' else r.gtscore
+        for r in bf.values(): f[r.key] = np.where(np.arange(r.n_steps) == 3, np.nan, r.gtscore) if r.key == 'video_3' else r.gtscore
     return [
         ('missing video', write_predictions(d/'miss.h5', preds_for(tv, video_2=None)), [], "miss.h5: video_2: no predictions for this video"),
         ('wrong length', write_predictions(d/'len.h5', preds_for(tv, video_2=np.ones(n2 - 1))), [], f"len.h5: video_2: {n2 - 1} scores but {tv.name} has {n2} steps"),

@@ -38,7 +38,7 @@ def test_fit_ridge_closed_form():
     with pytest.raises(Exception, match='penalties must be positive'): B.fit_ridge(X, y, [-1.])
 
 def test_penalty_chosen_on_validation_never_test(data):
-    recs = list(load_benchmarks(data)['eccv16_dataset_tvsum_google_pool5'])
+    recs = list(load_benchmarks(data)['eccv16_dataset_tvsum_google_pool5'].values())
     a = B.linear_probe(recs[:6], recs[6:8], recs[8:], 'avg', 'kendall')
     b = B.linear_probe(recs[:6], recs[6:8], recs[8:9], 'avg', 'kendall')       # other test videos: the same choice
     assert a['index'] == b['index'] and a['val'] == b['val']
@@ -47,7 +47,7 @@ def test_penalty_chosen_on_validation_never_test(data):
     assert c['val'][c['index']] == min(c['val'])
 
 def test_edge_of_the_grid_warns(data):
-    recs = list(load_benchmarks(data)['eccv16_dataset_tvsum_google_pool5'])
+    recs = list(load_benchmarks(data)['eccv16_dataset_tvsum_google_pool5'].values())
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
         r = B.linear_probe(recs[:6], recs[6:8], recs[8:], 'avg', 'kendall', penalties=[1e-8])
@@ -118,7 +118,7 @@ def test_aggregate_one_probe_per_split_and_seed():
 def test_probe_with_one_training_video_and_no_validation(data):
     "Nothing held out to choose the penalty on: the probe takes the grid point nearest 1 and says so, instead of stopping the run (sspvs-train on a 2-video file)."
     files = load_benchmarks(data)
-    recs = list(next(iter(files.values())))
+    recs = list(next(iter(files.values())).values())
     p = B.linear_probe(recs[:1], [], recs[1:3], 'avg', 'kendall')
     assert p['penalty'] == min(B.PROBE_PENALTIES, key=lambda x: abs(np.log(x))) and 'fixed penalty' in p['chosen_on']
     assert p['val'] == [] and not p['edge'] and np.isfinite(p['test']['kendall'])

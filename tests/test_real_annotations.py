@@ -47,14 +47,14 @@ def test_real_summe_file_without_features(tmp_path):
     bf = BenchmarkFile(path)
     assert len(bf) == 25 and bf.uses == ('evaluate',) and bf.anomalies == [] and bf.feat_dim is None
     shots = read_summe_shots(data_path('summe'))
-    for r in bf: assert (r.change_points == shots[r.key]['change_points']).all() and r.n_steps == -(-r.n_frames // 15)
+    for r in bf.values(): assert (r.change_points == shots[r.key]['change_points']).all() and r.n_steps == -(-r.n_frames // 15)
     with pytest.raises(SSPVSError, match="'features' is missing; training needs"): bf.require('train')
-    write_predictions(tmp_path/'gt.h5', {r.key: r.gtscore for r in bf})
+    write_predictions(tmp_path/'gt.h5', {r.key: r.gtscore for r in bf.values()})
     res = subprocess.run(['sspvs-evaluate', str(path), str(tmp_path/'gt.h5'), '--json', str(tmp_path/'o.json')], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert 'metric max' in res.stdout and 'knapsack official' in res.stdout
     assert json.loads((tmp_path/'o.json').read_text())['mean']['f1'] > .3
     # the file's random baseline is the annotations' on the KTS shots: the same records, the same draws
-    b = baselines(list(bf), 'max', n_draws=2, knapsack='exact')
+    b = baselines(bf, 'max', n_draws=2, knapsack='exact')
     a = next(x for x in annotation_baselines(summe=data_path('summe'), n_draws=2, knapsacks=('exact',)) if x['shots'] == 'KTS (eccv16)')
     assert b['random'] == pytest.approx(a['random'], abs=1e-12) and b['human'] == pytest.approx(a['human'], abs=1e-12)

@@ -288,13 +288,13 @@ def test_features_with_annotations_make_a_benchmark_file(clips, tmp_path):
     assert '1 videos have no annotation' in r.stderr and '1 annotated videos are not in' in r.stderr
     from sspvs.data import BenchmarkFile
     bf = BenchmarkFile(out)
-    assert bf.keys == ['video_1', 'video_2'] and bf.feat_dim == 1280 and bf.name == 'summe'
+    assert list(bf) == ['video_1', 'video_2'] and bf.feat_dim == 1280 and bf.name == 'summe'
     a, b = bf['video_1'], bf['video_2']
     assert a.video_name == 'Alpha' and a.n_frames == 325 and b.n_frames == 323 and b.picks[-1] < 323
     assert a.user_summary.shape == (4, 325) and a.gtscore.shape == (a.n_steps,) and a.user_scores.shape == (4, 325)
     assert bf.text['video_1']['title'] == 'Alpha'
     from sspvs.metrics import write_predictions
-    write_predictions(tmp_path/'pred.h5', {k: np.random.default_rng(0).random(bf[k].n_steps) for k in bf.keys})
+    write_predictions(tmp_path/'pred.h5', {k: np.random.default_rng(0).random(bf[k].n_steps) for k in bf})
     r = run('sspvs-evaluate', out, tmp_path/'pred.h5')
     assert r.returncode == 0 and 'metric max' in r.stdout, r.stderr
     # ... and the benchmark runner trains and evaluates on it
@@ -389,3 +389,22 @@ def test_real_clip_summarize_and_features(tmp_path):
     cp = ff['change_points']
     assert cp[0, 0] == 0 and cp[-1, 1] == 719 and ff['n_frame_per_seg'].sum() == 720
     assert cp[1:, 0].tolist() == bounds                              # the same KTS shots as the summary's
+
+# ---------- one scorer interface: the training-free scorer and any trained model ----------
+def test_scorers_share_one_interface(clips, checkpoints, tmp_path):
+    "`summarize` takes a checkpoint file, a `save_pretrained` folder, a model object or a scorer; all give the same scores for the same weights."
+    from sspvs.summarize import TrainingFreeScorer, ModelScorer
+    from sspvs.learner import load_summarizer
+    feats = np.random.default_rng(0).random((20, 1280), dtype=np.float32)
+    for s in (TrainingFreeScorer(), ModelScorer(checkpoints['eff'], 1280, device='cpu')):
+        out = s(feats, None, np.array([5, 12]))
+        assert isinstance(s.name, str) and s.uses_text is False and out.shape == (20,) and out.dtype == np.float32
+    np.testing.assert_array_equal(TrainingFreeScorer()(feats, None, np.array([5, 12])), training_free_scores(feats, np.array([5, 12])))
+    m = load_summarizer(checkpoints['eff'], device='cpu')
+    folder = m.save_pretrained(tmp_path/'models'/'eff'/'v1')
+    a, b, c = (summarize(clips['scenes'], x, device='cpu') for x in (checkpoints['eff'], folder, m))
+    np.testing.assert_array_equal(a.step_scores, b.step_scores); np.testing.assert_array_equal(a.step_scores, c.step_scores)
+    assert a.scorer == 'model: eff.safetensors' and b.scorer == 'model: v1' and c.scorer == 'model: ProgressiveSummarizer'
+    assert summarize(clips['scenes'], TrainingFreeScorer(), device='cpu').scorer == TRAINING_FREE
+    with pytest.raises(SSPVSError, match='the model reads 1024-d features but the efficientnet encoder gives 1280-d'):
+        summarize(clips['scenes'], load_summarizer(checkpoints['goog'], device='cpu'), device='cpu')

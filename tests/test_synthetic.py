@@ -23,9 +23,9 @@ def test_layout_of_each_stand_in(small):
     assert sorted(files) == sorted(Path(n).stem for n in STANDARD.values())
     for name in DATASETS:
         bf = files[Path(STANDARD[name]).stem]
-        assert bf.name == name and bf.keys == standard_keys(name) and bf.feat_dim == 16
+        assert bf.name == name and list(bf) == standard_keys(name) and bf.feat_dim == 16
         spec = S.SPECS[name]
-        for r in bf:
+        for r in bf.values():
             lo, hi = spec['secs']
             assert lo * S.FPS <= r.n_frames <= hi * S.FPS
             np.testing.assert_array_equal(r.picks, np.arange(0, r.n_frames, 15))
@@ -49,11 +49,11 @@ def test_layout_of_each_stand_in(small):
             chunks = r.user_scores[:, :r.n_frames // 60 * 60].reshape(r.n_users, -1, 60)
             assert (chunks == chunks[:, :, :1]).all()   # constant over 2-second chunks
             np.testing.assert_array_equal(r.user_summary[0], select_shots(r.user_scores[0], r.change_points, 0.15))
-            assert 300_000 < sum(x.n_frames for x in bf) < 400_000
-            topics = [bf.text[k]['query'] for k in bf.keys]
+            assert 300_000 < sum(x.n_frames for x in bf.values()) < 400_000
+            topics = [bf.text[k]['query'] for k in bf]
             assert sorted({q: topics.count(q) for q in topics}.values()) == [5] * 10   # 10 topics x 5 videos
         if name == 'summe':   # gtscore is the fraction of annotators selecting a frame, as in the real file
-            for r in bf: np.testing.assert_allclose(r.gtscore, r.user_summary.mean(0)[r.picks], rtol=1e-6)
+            for r in bf.values(): np.testing.assert_allclose(r.gtscore, r.user_summary.mean(0)[r.picks], rtol=1e-6)
     with h5py.File(small/STANDARD['ovp']) as f:
         assert set(f['video_1']) == {'features', 'picks', 'n_frames', 'n_steps', 'change_points', 'n_frame_per_seg', 'gtscore', 'gtsummary', 'user_summary', 'video_name'}
 
@@ -72,10 +72,10 @@ def test_same_seed_same_bytes(tmp_path):
 def test_video_does_not_depend_on_n_videos(tmp_path):
     a = BenchmarkFile(S.make_benchmark(tmp_path/'a.h5', 'youtube', seed=0, feat_dim=8, n_videos=2))
     b = BenchmarkFile(S.make_benchmark(tmp_path/'b.h5', 'youtube', seed=0, feat_dim=8, n_videos=4))
-    assert a.keys == ['video_11', 'video_12'] and b.keys == ['video_11', 'video_12', 'video_13', 'video_14']
+    assert list(a) == ['video_11', 'video_12'] and list(b) == ['video_11', 'video_12', 'video_13', 'video_14']
     np.testing.assert_array_equal(a['video_12'].features, b['video_12'].features)
     c = BenchmarkFile(S.make_benchmark(tmp_path/'c.h5', 'summe', seed=0, feat_dim=8, n_videos=27))
-    assert c.keys[-3:] == ['video_25', 'video_26', 'video_27']
+    assert list(c)[-3:] == ['video_25', 'video_26', 'video_27']
 
 def test_make_benchmark_errors(tmp_path):
     with pytest.raises(SSPVSError, match="unknown dataset 'msvd'"): S.make_benchmark(tmp_path/'x.h5', 'msvd')

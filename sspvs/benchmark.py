@@ -26,12 +26,12 @@ __all__ = ['SETTINGS', 'DATASETS', 'OFFICIAL_STAGES', 'OFFICIAL_REPEAT', 'MODEL_
            'ARCH_KEYS', 'GRID_VARIANTS', 'MAIN_JOB', 'check_setting', 'official_config', 'small_config',
            'find_split_file', 'target_file', 'make_splits', 'get_splits', 'save_splits', 'carve_validation',
            'label_subset', 'select_epochs', 'published_f1_only', 'model_config', 'train_config', 'split_baselines',
-           'fit_ridge', 'linear_probe', 'checkpoint_feat_dim', 'make_model', 'dist_env', 'run_split', 'default_out',
-           'check_config', 'check_run_inputs', 'prepare_run', 'text_recipe', 'run_benchmark', 'grid_cells',
-           'rank_device', 'start_dist', 'worker_device', 'share', 'run_cells', 'resolve_config', 'set_threads',
-           'default_workers', 'sspvs_benchmark', 'sspvs_train', 'METRICS', 'SELECTIONS', 'PROBE_SELECTION',
-           'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown', 'plot_splits', 'plot_scores', 'vs_probe',
-           'probe_summary', 'probe_markdown', 'write_outputs']
+           'fit_ridge', 'linear_probe', 'ScorerModel', 'check_scorer', 'checkpoint_feat_dim', 'make_model', 'dist_env',
+           'run_split', 'default_out', 'check_config', 'check_run_inputs', 'prepare_run', 'text_recipe',
+           'run_benchmark', 'grid_cells', 'rank_device', 'start_dist', 'worker_device', 'share', 'run_cells',
+           'resolve_config', 'set_threads', 'default_workers', 'sspvs_benchmark', 'sspvs_train', 'METRICS',
+           'SELECTIONS', 'PROBE_SELECTION', 'METRIC_NAMES', 'variant_name', 'aggregate', 'results_markdown',
+           'plot_splits', 'plot_scores', 'vs_probe', 'probe_summary', 'probe_markdown', 'write_outputs']
 
 # %% ../nbs/12_benchmark.ipynb #cc3d86d6
 SETTINGS = ('canonical', 'augmented', 'transfer')
@@ -291,6 +291,59 @@ def linear_probe(train:list, # the run's training VideoRecords (what the model t
         t = evaluate(test, {r.full_key: np.asarray(r.features, np.float64) @ W[i] + b[i] for r in test}, metric, knapsack=knapsack, ties=False, rank=rank)['mean']
     return dict(penalty=pen[i], index=i, edge=edge, chosen_on=how, select=select, val=[float(x) for x in v if np.isfinite(x)], test=t)
 
+# %% ../nbs/12_benchmark.ipynb #a0de1002
+from torch import nn, Tensor
+
+class ScorerModel(nn.Module):
+    "Any step scorer, `scorer(features (B, T, D), mask (B, T)) -> scores (B, T)`, with the interface of `ProgressiveSummarizer` that `fit`, `predict` and the checkpoints use."
+    def __init__(self, scorer:nn.Module, # the user's model (mask: bool, True at real steps)
+                 feat_dim:int, # the width of the features it reads
+                ):
+        super().__init__()
+        if not isinstance(scorer, nn.Module): raise SSPVSError(f"model_fn must return a torch.nn.Module, got {type(scorer).__name__}")
+        self.scorer, self.feat_dim = scorer, int(feat_dim)
+
+    @property
+    def name(self)->str: return type(self.scorer).__name__
+
+    @property
+    def config(self)->dict:
+        "What the model is (recorded in run.json, the results and the checkpoints, so that another model never resumes its runs): class name, torch's description of its layers, parameter count, feature width."
+        return dict(model=self.name, arch=repr(self.scorer), params=sum(p.numel() for p in self.scorer.parameters()), feat_dim=self.feat_dim)
+
+    def forward(self, x:Tensor, # (B, T, feat_dim) step features
+                mask:Tensor|None=None, # (B, T) bool, True at real steps; None: all real
+                text:Tensor|None=None, # must be None: only SSPVS reads text
+                start:Tensor|None=None, # ignored (where training crops start in their videos)
+               )->dict: # scores (B, T), 0 at padded steps; stages [scores] (one stage)
+        if text is not None: raise SSPVSError(f"{self.name}: another model takes no text (+Text is SSPVS's)")
+        if mask is None: mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+        s = self.scorer(x, mask)
+        if not isinstance(s, Tensor) or tuple(s.shape) != tuple(mask.shape):
+            got = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
+            raise SSPVSError(f"{self.name}: returned {got} for features of shape {tuple(x.shape)}: a scorer returns one score per step, shape {tuple(mask.shape)}")
+        s = s.masked_fill(~mask, 0.)
+        return dict(scores=s, stages=[s])
+
+def check_scorer(model_fn, # model_fn(feat_dim) -> nn.Module
+                 feat_dim:int, # the data's feature width
+                )->dict: # the model's `ScorerModel.config`
+    "Build the model once and score a padded batch of two short videos on the CPU: a one-line error (before anything is created) for a factory that fails or a model that does not return (B, T) scores."
+    if not callable(model_fn): raise SSPVSError(f"model_fn must be a callable feat_dim -> nn.Module, got {type(model_fn).__name__}")
+    state = torch.get_rng_state()
+    try:
+        try: m = ScorerModel(model_fn(feat_dim), feat_dim)
+        except SSPVSError: raise
+        except Exception as e: raise SSPVSError(f"model_fn({feat_dim}) failed: {type(e).__name__}: {e}") from None
+        x, mask = torch.randn(2, 5, feat_dim), torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+        try:
+            with torch.no_grad(): m.eval()(x, mask)
+        except SSPVSError: raise
+        except Exception as e: raise SSPVSError(f"{m.name}: fails on features (2, 5, {feat_dim}) with a mask (2, 5): {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    finally: torch.set_rng_state(state)   # building it here leaves the run's random numbers as they were
+    return m.config
+
+
 # %% ../nbs/12_benchmark.ipynb #58192325
 ARCH_KEYS = ('d_model', 'n_layers', 'n_heads', 'd_ff')
 
@@ -306,8 +359,13 @@ def make_model(cfg:dict, # a flat configuration
                pretrained:str|Path|None=None, # a `sspvs-pretrain` checkpoint (best.safetensors)
                text:bool=False, # +Text
                data:str='the data', # names the data in errors
+               model_fn=None, # another model: model_fn(feat_dim) -> nn.Module (see `ScorerModel`); None: SSPVS
               )->tuple:
     "(summarizer, text encoder or None, the model config used) of the variant."
+    if model_fn is not None:
+        if pretrained is not None or text: raise SSPVSError("model_fn: another model cannot start from an sspvs-pretrain checkpoint or read text (those are SSPVS's variants)")
+        m = ScorerModel(model_fn(feat_dim), feat_dim)
+        return m, None, m.config
     mc = model_config(cfg, feat_dim)
     if pretrained is not None:
         d, arch = checkpoint_feat_dim(pretrained)
@@ -355,6 +413,7 @@ def run_split(files:dict, # stem -> BenchmarkFile
               pretrained:str|Path|None=None, # a `sspvs-pretrain` checkpoint to start from
               text:bool=False, # +Text
               progress:bool=True, # tqdm progress bars
+              model_fn=None, # another model: model_fn(feat_dim) -> nn.Module (see `ScorerModel`); None: SSPVS
              )->dict:
     "Train and score one split with one seed (resuming or skipping what an earlier call finished); returns the run's result."
     run_dir = Path(out)/f'split{index}'/f'seed{seed}'
@@ -363,8 +422,10 @@ def run_split(files:dict, # stem -> BenchmarkFile
     train_keys, val_keys = carve_validation(split.train_keys, cfg['val_frac'], seed=seed, prefer=target.stem)
     train_keys = label_subset(train_keys, cfg.get('n_train'), seed)   # all of them unless the run is label-scarce
     tr, va, te = ([get_record(files, k) for k in keys] for keys in (train_keys, val_keys, split.test_keys))
+    variant = variant_name(pretrained, text) if model_fn is None else ScorerModel(model_fn(target.feat_dim), target.feat_dim).name
     if done.exists():
         res = _read_result(done, index, seed)
+        if res.get('variant', variant) != variant: raise SSPVSError(f"{done}: holds a run of {res['variant']}, not of {variant}: give another out")
         if 'probe' not in res:   # finished before the probe existed: add it
             res['probe'] = linear_probe(tr, va, te, metric, select, knapsack=kn, rank=rk); save_json(res, done)
         return res
@@ -372,7 +433,7 @@ def run_split(files:dict, # stem -> BenchmarkFile
     t0 = time.time()
     probe = linear_probe(tr, va, te, metric, select, knapsack=kn, rank=rk)   # the same videos, the same choice rule, the same protocol
     set_seed(seed)   # the initial weights depend on the seed alone
-    model, te_enc, mc = make_model(cfg, target.feat_dim, pretrained, text, data=target.path.name)
+    model, te_enc, mc = make_model(cfg, target.feat_dim, pretrained, text, data=target.path.name, model_fn=model_fn)
     device = get_device(device)
     last, best = run_dir/'last.safetensors', run_dir/'best.safetensors'
     prior = read_checkpoint(last).extra.get('history', []) if last.exists() else []
@@ -401,7 +462,7 @@ def run_split(files:dict, # stem -> BenchmarkFile
     save_json(preds, run_dir/'predictions.json')
     if 'validation' in selected and best.exists() and read_checkpoint(best).extra.get('epoch') != selected['validation']['epoch']:
         best.unlink()   # only after an interrupted, non-deterministic (GPU) run: the selected epoch's weights were not kept
-    result = dict(dataset=dataset, setting=setting, variant=variant_name(pretrained, text), split=index, seed=seed, metric=metric, knapsack=kn, rank=rk,
+    result = dict(dataset=dataset, setting=setting, variant=variant, split=index, seed=seed, metric=metric, knapsack=kn, rank=rk,
                   model=mc, train=train_config(cfg, seed).as_dict(), device=str(device), pretrained=None if pretrained is None else str(pretrained),
                   n_train=len(tr), n_val=len(va), n_test=len(te), train_keys=train_keys, val_keys=val_keys, test_keys=list(split.test_keys),
                   history=history, selected=selected, probe=probe, train_seconds=round(sum(h['seconds'] for h in history), 1),
@@ -555,7 +616,9 @@ def check_run_inputs(data, dataset:str, setting:str, cfg:dict|None, seeds, folds
 # %% ../nbs/12_benchmark.ipynb #f3b3ff08
 def prepare_run(out:str|Path|None, # the run folder (None: `default_out`)
                 inputs:tuple, # what `check_run_inputs` returned
-                dataset:str, setting:str, pretrained=None, text:bool=False)->tuple[Path, dict]:
+                dataset:str, setting:str, pretrained=None, text:bool=False,
+                model:dict|None=None, # another model's `ScorerModel.config` (`check_scorer`), named in run.json; None: SSPVS
+               )->tuple[Path, dict]:
     "Create the run folder (or check that it holds this same run, `run.json`) and write its splits; returns (folder, run.json's content)."
     files, cfg, sp, source, folds = inputs
     out = check_out_path(out if out is not None else default_out(dataset, setting))
@@ -563,6 +626,7 @@ def prepare_run(out:str|Path|None, # the run folder (None: `default_out`)
     meta = dict(dataset=dataset, setting=setting, data=[str(f.path) for f in files.values()], data_id=file_ids(f.path for f in files.values()), splits=source,
                 splits_id=_splits_id([dict(train_keys=s.train_keys, test_keys=s.test_keys) for s in sp]), config=cfg,
                 pretrained=None if pretrained is None else str(pretrained), text=bool(text))
+    if model is not None: meta['model'] = model   # SSPVS's run.json has none (older folders stay resumable); another model's is never the same run
     _check_run(out, meta)
     save_splits(sp, out/'splits.json')
     return out, meta
@@ -592,13 +656,17 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
                   figures:bool=True, # write the figures
                   log=print, # where progress lines go (None: nowhere)
                   inputs:tuple|None=None, # what `check_run_inputs` returned for these same arguments, when the caller checked them already
+                  model_fn=None, # another model to run instead of SSPVS: model_fn(feat_dim) -> nn.Module mapping (features (B, T, D), mask (B, T)) to scores (B, T)
                  )->dict:
     "Run (or resume) the benchmark of `dataset` in `setting`; write the outputs into `out`. Returns rows, runs, baselines, out, markdown, splits, probe (`probe_summary`)."
     log = log or (lambda *a, **k: None)
     files, cfg, sp, source, folds = inputs or check_run_inputs(data, dataset, setting, cfg, seeds, folds, splits, device, pretrained)   # before anything is created
     cfg = text_recipe(cfg, dataset, text)
-    out, meta = prepare_run(out, (files, cfg, sp, source, folds), dataset, setting, pretrained, text)
-    log(f"{dataset} {setting}, {variant_name(pretrained, text)}: {len(folds)} split(s) x {len(seeds)} seed(s), {cfg['epochs']} epochs; {source}; writing to {out}")
+    if model_fn is not None and (pretrained is not None or text): raise SSPVSError("model_fn: another model cannot start from an sspvs-pretrain checkpoint or read text (those are SSPVS's variants)")
+    model = None if model_fn is None else check_scorer(model_fn, target_file(files, dataset).feat_dim)   # before anything is created
+    out, meta = prepare_run(out, (files, cfg, sp, source, folds), dataset, setting, pretrained, text, model=model)
+    name = variant_name(pretrained, text) if model is None else f"{model['model']} ({model['params']:,} parameters)"
+    log(f"{dataset} {setting}, {name}: {len(folds)} split(s) x {len(seeds)} seed(s), {cfg['epochs']} epochs; {source}; writing to {out}")
     metric, runs, base = default_metric(dataset), [], {}
     for i in folds:
         bp = out/f'split{i}'/'baselines.json'
@@ -607,7 +675,7 @@ def run_benchmark(data=None, # benchmark folder, file or list of files; None: th
             bp.parent.mkdir(exist_ok=True)
             base[i] = split_baselines([get_record(files, k) for k in sp[i].test_keys], metric, cfg['n_draws'], cfg['knapsack'], cfg.get('rank', 'otani')); save_json(base[i], bp)
         for s in seeds:
-            r = run_split(files, sp[i], i, cfg, out, dataset, setting, seed=s, device=device, pretrained=pretrained, text=text, progress=progress)
+            r = run_split(files, sp[i], i, cfg, out, dataset, setting, seed=s, device=device, pretrained=pretrained, text=text, progress=progress, model_fn=model_fn)
             runs.append(r)
             v = r['selected'].get('validation', r['selected']['last'])
             log(f"  split {i} seed {s}: {r['n_train']} train / {r['n_val']} val / {r['n_test']} test videos, {len(r['history'])} epochs in {r['train_seconds']:.0f} s; "

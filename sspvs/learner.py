@@ -454,9 +454,10 @@ def fit(model:ProgressiveSummarizer, # the model, trained in place
         set_rng_state(*ck.rng)
         history, start = list(ck.extra.get('history', [])), int(ck.extra['epoch'])
     else: set_seed(cfg.seed)
-    D = records[0].features.shape[1] if start < cfg.epochs else model.encoder.feat_dim
-    if D != model.encoder.feat_dim:
-        raise SSPVSError(f"{records[0].full_key}: the features are {D}-d but the model reads {model.encoder.feat_dim}-d features")
+    width = getattr(model, 'feat_dim', None) or model.encoder.feat_dim   # another model (`sspvs.benchmark.ScorerModel`) says its own
+    D = records[0].features.shape[1] if start < cfg.epochs else width
+    if D != width:
+        raise SSPVSError(f"{records[0].full_key}: the features are {D}-d but the model reads {width}-d features")
     bar = tqdm(range(start, cfg.epochs), initial=start, total=cfg.epochs, desc='fit', disable=not progress)
     for epoch in bar:
         t0 = time.time()

@@ -286,7 +286,7 @@ def write_outputs(out:Path, # the run folder (its split*/seed*/predictions.json 
         if s == seeds[0]: write_predictions(out/'predictions.h5', preds)
     covered = {k for r in runs for k in r['test_keys']} >= {f'{target.stem}/{k}' for k in target}
     md = results_markdown(rows, rank)
-    lines = [f"# {dataset} {meta['setting']}: {variant_name(meta.get('pretrained'), meta.get('text'))}", '',
+    lines = [f"# {dataset} {meta['setting']}: {meta['model']['model'] if meta.get('model') else variant_name(meta.get('pretrained'), meta.get('text'))}", '',
              f"- data: {', '.join(Path(f).name for f in meta['data'])} ({target.feat_dim}-d features)", f"- {meta['splits']}",
              f"- runs: splits {sorted({r['split'] for r in runs})} x seeds {seeds}; device {runs[0]['device']}",
              f"- configuration: {json.dumps(meta['config'])}",

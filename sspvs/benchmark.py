@@ -392,6 +392,16 @@ def _val_loss(preds:dict, records)->float:
 def _better(x:float, best:float|None, select:str)->bool:
     return best is None or (x < best if select == 'loss' else x > best)
 
+_RESULT_KEYS = ('dataset', 'split', 'seed', 'selected', 'history')
+
+def _read_result(done:Path, index:int, seed:int)->dict:
+    "A finished run's `result.json`, or a one-line refusal when it cannot be read (it was written atomically: something else damaged it)."
+    try: res = json.loads(done.read_text())
+    except (ValueError, UnicodeDecodeError) as e: res, why = None, f"not valid JSON ({e})"
+    else: why = None if isinstance(res, dict) and all(k in res for k in _RESULT_KEYS) else f"not a run's result (it needs {', '.join(_RESULT_KEYS)})"
+    if why: raise SSPVSError(f"{done}: {why}: delete it to run split {index}, seed {seed} again")
+    return res
+
 def run_split(files:dict, # stem -> BenchmarkFile
               split:Split, # the split (full keys)
               index:int, # its index in the split file
@@ -414,7 +424,7 @@ def run_split(files:dict, # stem -> BenchmarkFile
     tr, va, te = ([get_record(files, k) for k in keys] for keys in (train_keys, val_keys, split.test_keys))
     variant = variant_name(pretrained, text) if model_fn is None else ScorerModel(model_fn(target.feat_dim), target.feat_dim).name
     if done.exists():
-        res = json.loads(done.read_text())
+        res = _read_result(done, index, seed)
         if res.get('variant', variant) != variant: raise SSPVSError(f"{done}: holds a run of {res['variant']}, not of {variant}: give another out")
         if 'probe' not in res:   # finished before the probe existed: add it
             res['probe'] = linear_probe(tr, va, te, metric, select, knapsack=kn, rank=rk); save_json(res, done)
@@ -463,6 +473,9 @@ def run_split(files:dict, # stem -> BenchmarkFile
     return result
 
 # %% ../nbs/12_benchmark.ipynb #41f04790
+import hashlib
+from .core import file_ids
+
 def default_out(dataset:str, setting:str)->Path:
     "runs/<dataset>-<setting>-<UTC stamp>"
     return Path('runs')/f"{dataset}-{setting}-{datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%d-%H%M%S')}"
@@ -475,12 +488,53 @@ def _unset(meta:dict)->dict:
     "`meta` without the configuration keys set to None: a key added to the configuration later (None: off, as before it existed) leaves older runs the same run."
     return dict(meta, config={k: v for k, v in meta['config'].items() if v is not None and (k, v) != ('rank', 'otani')}) if isinstance(meta.get('config'), dict) else meta   # otani: what every run computed before the conventions were named
 
+def _splits_id(splits:list)->str:
+    "A digest of splits as `save_splits` writes them (full keys), whatever file they came from."
+    return hashlib.sha256(json.dumps([dict(train_keys=list(s['train_keys']), test_keys=list(s['test_keys'])) for s in splits]).encode()).hexdigest()[:16]
+
+def _data_difference(old:list, new:list)->str|None:
+    "How two runs' data (`file_ids`) differ, in words, or None."
+    if old == new: return None
+    a, b = {i['name']: i for i in old}, {i['name']: i for i in new}
+    if set(a) != set(b): return f"files {', '.join(sorted(a))} in this folder's run, {', '.join(sorted(b))} now"
+    n = next(n for n in sorted(a) if a[n] != b[n])
+    return f"{n} has other content (sha256 {a[n]['sha256'][:12]}... in this folder's run, {b[n]['sha256'][:12]}... now)"
+
+def _by_content(out:Path, old:dict, new:dict)->tuple[dict, dict, bool]:
+    "`old` and `new` compared by the data's content (`data_id`), not its paths; whether `old` is a run folder from before `data_id` that resumes (to be rewritten)."
+    if 'data_id' not in new: return old, new, False
+    if 'data_id' not in old:   # recorded its data by path: the same files there make the same run
+        paths = [Path(d) for d in old.get('data') or []]
+        if old.get('data') == new.get('data'): return dict(old, data_id=new['data_id']), new, True
+        if (gone := [str(p) for p in paths if not p.is_file()]) and _trained(out):
+            raise SSPVSError(f"{out}: this run recorded its data by path and {gone[0]} is gone: put the files back there once to resume "
+                             "(the folder then records them by content), or give another --out")
+        if not gone: old = dict(old, data_id=file_ids(paths))
+        upgrade = True
+    else: upgrade = False
+    if (d := _data_difference(old.get('data_id'), new['data_id'])) is not None and _trained(out):
+        raise SSPVSError(f"{out}: this folder holds a run on other data ({d}): give another --out, or the same data to resume")
+    if 'splits_id' not in old and (out/'splits.json').is_file():
+        try: old = dict(old, splits_id=_splits_id(json.loads((out/'splits.json').read_text())))
+        except (ValueError, TypeError, KeyError): pass
+    where = ('data',) + (('splits',) if 'splits_id' in old and 'splits_id' in new else ())   # where the files lie is not what they are
+    drop = lambda m: {k: v for k, v in m.items() if k not in where}
+    return drop(old), drop(new), upgrade
+
 def _check_run(out:Path, meta:dict):
-    "Write `run.json`, or check that the folder's earlier run is the same run (an earlier start that trained nothing is replaced)."
+    "Write `run.json`, or check that the folder's earlier run is the same run, its data compared by content (an earlier start that trained nothing is replaced)."
     p = out/'run.json'
     meta = json.loads(json.dumps(meta, default=str))
     if p.exists():
-        old, new = _unset(json.loads(p.read_text())), _unset(meta)
+        try: old = json.loads(p.read_text())
+        except (ValueError, UnicodeDecodeError) as e:
+            if _trained(out): raise SSPVSError(f"{p}: not valid JSON ({e}); the folder holds trained runs: give another --out, or restore run.json") from None
+            old = {}
+        if not isinstance(old, dict):
+            if _trained(out): raise SSPVSError(f"{p}: should hold a JSON object; the folder holds trained runs: give another --out, or restore run.json")
+            old = {}
+        old, new, upgrade = _by_content(out, old, meta)
+        old, new = _unset(old), _unset(new)
         for k in sorted(set(old) | set(new)):
             if old.get(k) != new.get(k):
                 a, b = old.get(k), new.get(k)
@@ -490,7 +544,9 @@ def _check_run(out:Path, meta:dict):
                     raise SSPVSError(f"{out}: this folder holds another run ({k}={a!r}, this one has {b!r}): give another --out, or the same options to resume")
                 for f in [out/'splits.json', *out.glob('split*/baselines.json')]: f.unlink(missing_ok=True)   # a failed start: nothing to keep
                 break
-        else: return
+        else:
+            if upgrade: save_json(meta, p)   # the same run, now recorded by content and by where its files lie now
+            return
     save_json(meta, p)
 
 # %% ../nbs/12_benchmark.ipynb #c4ec0a11
@@ -567,7 +623,8 @@ def prepare_run(out:str|Path|None, # the run folder (None: `default_out`)
     files, cfg, sp, source, folds = inputs
     out = check_out_path(out if out is not None else default_out(dataset, setting))
     out.mkdir(parents=True, exist_ok=True)
-    meta = dict(dataset=dataset, setting=setting, data=[str(f.path) for f in files.values()], splits=source, config=cfg,
+    meta = dict(dataset=dataset, setting=setting, data=[str(f.path) for f in files.values()], data_id=file_ids(f.path for f in files.values()), splits=source,
+                splits_id=_splits_id([dict(train_keys=s.train_keys, test_keys=s.test_keys) for s in sp]), config=cfg,
                 pretrained=None if pretrained is None else str(pretrained), text=bool(text))
     if model is not None: meta['model'] = model   # SSPVS's run.json has none (older folders stay resumable); another model's is never the same run
     _check_run(out, meta)
@@ -675,7 +732,7 @@ def _raise_first(err:str|None, exc:BaseException|None=None):
     if errs: raise SSPVSError(errs[0])
 
 # %% ../nbs/12_benchmark.ipynb #2c730f15
-import os, warnings
+import os, sys, warnings
 from functools import lru_cache
 from tqdm.auto import tqdm
 
@@ -717,10 +774,27 @@ def _pool_init(numbers, threads:int, deterministic:bool):
     if deterministic: set_deterministic()
 
 def _pool_run(paths:tuple, cell:dict, index:int, seed:int, device):
-    "One run in a worker process, on the worker's own device."
+    "One run in a worker process, on the worker's own device; Ctrl-C or SIGTERM ends the process itself once the run's `finally` blocks have cleaned up, so it starts no queued run."
     device = worker_device(device, _WORKER.get('k', 0))
     if device is not None and torch.device(device).type == 'cuda' and torch.device(device).index is not None: torch.cuda.set_device(torch.device(device))
-    _run_job(_files(paths), cell, index, seed, device)
+    from sspvs.core import interrupt_on_sigterm, _one_line_warnings
+    warnings.showwarning = _one_line_warnings(Path(sys.argv[0]).name, warnings.showwarning)   # as the tool's own process shows them
+    try:
+        with interrupt_on_sigterm(): _run_job(_files(paths), cell, index, seed, device)
+    except KeyboardInterrupt:   # the pool would otherwise report it and go on with the next run
+        import multiprocessing.util as mu
+        try: mu._exit_function()   # release this process's semaphores (tqdm's lock) as a normal exit does
+        finally: os._exit(130)
+
+def _stop_pool(ex):
+    "Stop a pool's workers now (SIGTERM: each run's atomic writes clean up), wait for them, drop the queued runs: nothing of it outlives the call."
+    procs = list((getattr(ex, '_processes', None) or {}).values())
+    for p in procs:
+        if p.is_alive(): p.terminate()
+    for p in procs:
+        p.join(60)
+        if p.is_alive(): p.kill(); p.join()
+    ex.shutdown(wait=True, cancel_futures=True)
 
 def _pool_runs(cells:list[dict], seeds, device, workers:int, progress:bool=True):
     "Train every run of `cells` in `workers` local processes (spawned, each with this process's torch thread count), the largest first; afterwards every run is finished."
@@ -739,8 +813,8 @@ def _pool_runs(cells:list[dict], seeds, device, workers:int, progress:bool=True)
     try:
         futs = [ex.submit(_pool_run, paths[id(c)], lean(c), i, s, device) for c, i, s in jobs]
         for f in tqdm(as_completed(futs), total=len(futs), desc=f'runs ({min(workers, len(jobs))} processes)', disable=None if progress else True): f.result()
-    except BaseException:
-        ex.shutdown(wait=False, cancel_futures=True); raise
+    except BaseException:   # Ctrl-C, SIGTERM (as `KeyboardInterrupt`) or a failed run: no worker goes on
+        _stop_pool(ex); raise
     ex.shutdown()
 
 def share(jobs:list, # every run: (cell, split index, seed)
@@ -939,6 +1013,7 @@ def sspvs_benchmark(data:Param("benchmark folder or .h5 files (default: the bund
                     no_progress:Param("no progress bars", store_true)=False):
     "Run the SSPVS benchmark (all splits, several seeds) and print the results table; no arguments: the synthetic main job."
     with cli_errors('sspvs-benchmark'):
+        if setting != 'all' and setting not in SETTINGS: raise SSPVSError(f"unknown setting {setting!r}: choose one of {', '.join(SETTINGS)}, all")
         _run_cli(data, dataset, setting, splits, out, preset, seeds, _folds(folds), device, pretrained, text, not no_progress, not no_figures,
                  _overrides(locals()),
                  'sspvs-benchmark', threads=threads, workers=workers, deterministic=deterministic)

@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #0645c7c9
 from __future__ import annotations
-import os, sys, json, random, tempfile, contextlib
+import os, sys, json, random, tempfile, contextlib, warnings, signal, threading, argparse, hashlib
 from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'NO_DATA', 'SSPVSError', 'cli_errors', 'check_out_path', 'data_path', 'cache_dir', 'show_path',
-           'atomic_path', 'atomic_write', 'save_json', 'get_device', 'set_deterministic', 'rank_threads', 'set_seed',
-           'add_docments']
+__all__ = ['DATA_ENV', 'NO_DATA', 'SSPVSError', 'cli_errors', 'interrupt_on_sigterm', 'check_out_path', 'data_path', 'cache_dir',
+           'show_path', 'atomic_path', 'atomic_write', 'save_json', 'file_digest', 'file_ids', 'data_files', 'data_key',
+           'get_device', 'set_deterministic', 'rank_threads', 'set_seed', 'add_docments']
 
 # %% ../nbs/00_core.ipynb #11ecc928
 class SSPVSError(Exception):
@@ -21,13 +21,43 @@ class SSPVSError(Exception):
 @contextlib.contextmanager
 def cli_errors(prog:str=None, # name shown before the message (default: the script's name)
               ):
-    "Turn input errors into one line on stderr and exit status 1, with no traceback."
+    "Turn input errors into one line on stderr and exit status 1, with no traceback; SIGTERM stops the tool as Ctrl-C does; the library's warnings print one line each."
     prog = prog or Path(sys.argv[0]).name
+    with warnings.catch_warnings(), interrupt_on_sigterm():
+        warnings.showwarning = _one_line_warnings(prog, warnings.showwarning)
+        try: yield
+        except SSPVSError as e: raise SystemExit(f"{prog}: error: {e}") from None
+        except (FileNotFoundError, IsADirectoryError, PermissionError, FileExistsError, NotADirectoryError) as e:
+            raise SystemExit(f"{prog}: error: {e.strerror or e}: {e.filename}") from None
+        except KeyboardInterrupt: raise SystemExit(f"{prog}: interrupted") from None
+
+@contextlib.contextmanager
+def interrupt_on_sigterm():
+    "Within the block, SIGTERM (a cluster's kill) raises `KeyboardInterrupt` as Ctrl-C does, so `finally` blocks clean up (main thread only)."
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    def interrupt(signum, frame): raise KeyboardInterrupt(f"signal {signum}")
+    old = signal.signal(signal.SIGTERM, interrupt)
     try: yield
-    except SSPVSError as e: raise SystemExit(f"{prog}: error: {e}") from None
-    except (FileNotFoundError, IsADirectoryError, PermissionError, FileExistsError, NotADirectoryError) as e:
-        raise SystemExit(f"{prog}: error: {e.strerror or e}: {e.filename}") from None
-    except KeyboardInterrupt: raise SystemExit(f"{prog}: interrupted") from None
+    finally: signal.signal(signal.SIGTERM, old)
+
+def _package_dir()->str:
+    import sspvs; return os.path.dirname(os.path.abspath(sspvs.__file__))
+
+def _one_line_warnings(prog:str, show):
+    "A `warnings.showwarning` that prints the library's warnings as one line each (a warning with `lines` as those lines), others as `show` does."
+    pkg = _package_dir()
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        lines = getattr(message, 'lines', None)
+        if lines is None and not os.path.abspath(str(filename)).startswith(pkg): return show(message, category, filename, lineno, file, line)
+        for l in lines or [str(message)]: print(f"{prog}: {' '.join(str(l).split())}", file=file or sys.stderr)
+    return showwarning
+
+_argparse_error = argparse.ArgumentParser.error
+def _one_line_usage_error(self, message):
+    "The command-line parser's errors in the sspvs tools: one line naming the option, like every other error, instead of the usage."
+    if self.prog.startswith('sspvs'): self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
+    _argparse_error(self, message)
+argparse.ArgumentParser.error = _one_line_usage_error
 
 
 # %% ../nbs/00_core.ipynb #d1a0c0e2
@@ -122,6 +152,48 @@ def _json_default(o):
     if isinstance(o, (np.ndarray, torch.Tensor)): return o.tolist()
     if isinstance(o, Path): return str(o)
     raise TypeError(f"cannot write {type(o).__name__} as JSON")
+
+# %% ../nbs/00_core.ipynb #f7f92e1d
+def file_digest(path:str|Path, # a file
+               )->str: # its sha256, hex
+    "The sha256 of a file, remembered by path, size and modification time under `$SSPVS_CACHE/sha256.json`."
+    p = Path(path).resolve(); st = p.stat(); k = str(p)
+    cache = cache_dir()/'sha256.json'
+    try: known = json.loads(cache.read_text())
+    except (OSError, ValueError): known = {}
+    e = known.get(k) if isinstance(known, dict) else None
+    if isinstance(e, dict) and e.get('size') == st.st_size and e.get('mtime_ns') == st.st_mtime_ns and isinstance(e.get('sha256'), str): return e['sha256']
+    h = hashlib.sha256()
+    with open(p, 'rb') as f:
+        while (b := f.read(1 << 20)): h.update(b)
+    known = known if isinstance(known, dict) else {}
+    known[k] = dict(size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=h.hexdigest())
+    try: save_json(known, cache)
+    except (OSError, SSPVSError): pass   # a read-only cache: the digest is still right, only not remembered
+    return known[k]['sha256']
+
+def file_ids(paths, # files
+            )->list[dict]: # dict(name, size, sha256) per file, in order
+    "What files are, wherever they lie."
+    return [dict(name=Path(p).name, size=Path(p).stat().st_size, sha256=file_digest(p)) for p in paths]
+
+def data_files(data, # a folder, a file, or a list of files
+              )->list[Path]:
+    "The files that make up data: a folder's *.h5 and *.json (benchmark files, text sidecars, split files), sorted; files as given."
+    if isinstance(data, (str, Path)):
+        d = Path(data)
+        if d.is_dir(): return sorted([*d.glob('*.h5'), *d.glob('*.json')])
+        return [d]
+    return [Path(p) for p in data]
+
+def data_key(data, # a folder, a file, or a list of files
+             name:str|None=None, # the readable part (default: the folder's name, or the files' stems joined by +)
+            )->str: # '<name>-<12 hex digits>'
+    "A cache key for data: a readable name and a digest of the files' names, sizes and sha256, so the same files anywhere share a key and other files get another."
+    files = data_files(data)
+    if name is None: name = Path(data).name if isinstance(data, (str, Path)) and Path(data).is_dir() else '+'.join(p.stem for p in files)
+    ids = sorted((i['name'], i['size'], i['sha256']) for i in file_ids(files))
+    return f"{name}-{hashlib.sha256(json.dumps(ids).encode()).hexdigest()[:12]}"
 
 # %% ../nbs/00_core.ipynb #1af78094
 def get_device(device:str|torch.device|None=None, # 'cpu', 'cuda', 'cuda:1'; None picks CUDA when available

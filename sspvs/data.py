@@ -15,9 +15,9 @@ from .core import SSPVSError, cli_errors, atomic_path, save_json
 # %% auto #0
 __all__ = ['REQUIRED', 'USES', 'USE_NAMES', 'OPTIONAL', 'LAYOUT', 'DATASETS', 'STANDARD', 'TEXT_FIELDS', 'CHECKSUMS', 'SETTINGS',
            'standard_keys', 'natural_key', 'dataset_name', 'check_video', 'toy_video', 'read_features', 'VideoRecord',
-           'text_path', 'text_info', 'Anomaly', 'AnomalyWarning', 'anomaly_warning', 'BenchmarkFile', 'write_benchmark',
-           'as_records', 'sha256sum', 'verify', 'strict_check', 'strict_lines', 'sspvs_verify', 'load_benchmarks',
-           'get_record', 'Split', 'split_file', 'load_splits', 'minmax', 'SummaryDataset', 'collate']
+           'text_path', 'text_info', 'Anomaly', 'AnomalyWarning', 'anomaly_warning', 'anomaly_lines', 'BenchmarkFile',
+           'write_benchmark', 'as_records', 'sha256sum', 'verify', 'strict_check', 'strict_lines', 'sspvs_verify',
+           'load_benchmarks', 'get_record', 'Split', 'split_file', 'load_splits', 'minmax', 'SummaryDataset', 'collate']
 
 # %% ../nbs/01_data.ipynb #836734a8
 REQUIRED = ('picks', 'n_frames')   # what every video needs to be opened: everything else refers to steps and frames
@@ -130,7 +130,10 @@ def check_video(g, # an h5py.Group or a dict with the keys of the layout
             if len(nfps) != len(cps): raise SSPVSError(f"{where}: 'n_frame_per_seg' has {len(nfps)} shots but 'change_points' has {len(cps)}")
             if (bad := nfps != cps[:, 1] - cps[:, 0] + 1).any():
                 i = int(np.argmax(bad))
-                note('n_frame_per_seg', f"says shot {i} has {nfps[i]} frames but 'change_points' gives {cps[i, 1] - cps[i, 0] + 1} (the file's lengths are kept)")
+                s = int(nfps.sum())
+                note('n_frame_per_seg', f"says shot {i} has {nfps[i]} frames but 'change_points' gives {cps[i, 1] - cps[i, 0] + 1}: as the official code, the file's lengths are kept "
+                     "to weigh the shots in the knapsack and lay out the summary" + (f"; they sum to {s:,} of {n_frames:,} frames, so the last {n_frames - s:,} frames count as not selected" if s < n_frames
+                     else f"; they sum to {s:,} frames, {s - n_frames:,} more than the video's {n_frames:,}, so the summary is cut at frame {n_frames:,}" if s > n_frames else ''))
     if has('user_summary'):
         us = _finite(get('user_summary'), where, 'user_summary')
         if us.ndim != 2 or us.shape[1] != n_frames or us.shape[0] == 0:
@@ -185,7 +188,9 @@ def read_features(path:str|Path, # the .h5 file
                   key:str, # the video key
                  )->np.ndarray:
     "The (n_steps, D) float32 features of one video, read from disk."
-    with h5py.File(path, 'r') as f: return np.asarray(f[key]['features'][()], dtype=np.float32)
+    try:
+        with h5py.File(path, 'r') as f: return np.asarray(f[key]['features'][()], dtype=np.float32)
+    except OSError as e: raise SSPVSError(f"{Path(path).name}: {key}: 'features' cannot be read ({str(e).splitlines()[0]})") from None
 
 def _check_use(use:str):
     if use not in USES: raise SSPVSError(f"unknown use {use!r} (one of {', '.join(USES)})")
@@ -274,6 +279,13 @@ def anomaly_warning(name:str, # the file name
     return (f"{name}: {n} anomal{'y' if n == 1 else 'ies'} the standard code tolerates, {'' if n == 1 else 'e.g. '}{anomalies[0]}; "
             f"`sspvs-verify --strict {name}` lists {'it' if n == 1 else 'them'}")
 
+def anomaly_lines(name:str, # the file name
+                  anomalies:list[Anomaly])->list[str]:
+    "One line per video with anomalies, each saying what the convention does with them (what a tool prints for the file's warning)."
+    by = {}
+    for a in anomalies: by.setdefault(a.video, []).append(f"{a.key!r} {a.what}")
+    return [f"{name}: {v}: " + '; '.join(w) for v, w in by.items()]
+
 class BenchmarkFile(Mapping):
     "A benchmark file in the eccv16 layout, validated on open: a read-only mapping from the file's video keys ('video_3') to `VideoRecord`s; `anomalies` lists what is tolerated."
     def __init__(self, path:str|Path, # the .h5 file
@@ -287,12 +299,18 @@ class BenchmarkFile(Mapping):
         self.stem, self.name = self.path.stem, dataset_name(self.path.stem)
         text = self._read_text()
         self.records, dims, per_video = {}, {}, {}
-        with h5py.File(self.path, 'r') as f:
-            keys = sorted(f.keys(), key=natural_key)
+        unreadable = lambda e, k='': SSPVSError(f"{fn}: {k}{': ' if k else ''}not a readable HDF5 file ({str(e).splitlines()[0]})")   # truncated, corrupt
+        try: f = h5py.File(self.path, 'r')
+        except OSError as e: raise unreadable(e) from None
+        with f:
+            try: keys = sorted(f.keys(), key=natural_key)
+            except (OSError, RuntimeError, KeyError) as e: raise unreadable(e) from None
             if not keys: raise SSPVSError(f"{fn}: the file holds no videos")
             for k in keys:
-                if not isinstance(f[k], h5py.Group): raise SSPVSError(f"{fn}: {k}: expected a group of datasets, found a {type(f[k]).__name__}")
-                c = check_video(f[k], f'{fn}: {k}')
+                try:
+                    if not isinstance(f[k], h5py.Group): raise SSPVSError(f"{fn}: {k}: expected a group of datasets, found a {type(f[k]).__name__}")
+                    c = check_video(f[k], f'{fn}: {k}')
+                except (OSError, RuntimeError, KeyError) as e: raise unreadable(e, k) from None
                 fs, per_video[k] = c.pop('feat_shape'), c.pop('anomalies')
                 if fs is not None: dims.setdefault(fs[1], k)
                 self.records[k] = VideoRecord(key=k, source=self.path, text=text.get(k, {}), feat_dim=None if fs is None else fs[1], **c)
@@ -303,7 +321,9 @@ class BenchmarkFile(Mapping):
         self.text = {k: r.text for k, r in self.records.items()}
         self.anomalies = _feature_anomalies(per_video, {k: r.has_features for k, r in self.records.items()})
         if use is not None: self.require(use)
-        if self.anomalies and warn: warnings.warn(anomaly_warning(fn, self.anomalies), AnomalyWarning, stacklevel=2)
+        if self.anomalies and warn:
+            w = AnomalyWarning(anomaly_warning(fn, self.anomalies)); w.lines = anomaly_lines(fn, self.anomalies)   # a tool prints the lines
+            warnings.warn(w, stacklevel=2)
 
     def _read_text(self):
         p = text_path(self.path)
@@ -391,14 +411,14 @@ def sha256sum(path:str|Path, chunk:int=1<<20)->str:
         while (b := f.read(chunk)): h.update(b)
     return h.hexdigest()
 
-def verify(paths, # files or folders (a folder is checked for all four standard names)
+def verify(paths, # files or folders (a folder: the four standard names and every other *.h5 in it)
           )->list[dict]:
     "Check files against the standard sizes and sha256: one row per file with `status` ok, mismatch, missing or unknown."
     rows = []
     def check(p, named):
         want = CHECKSUMS.get(p.name)
         if not p.exists(): return rows.append(dict(path=str(p), status='missing', detail='no such file' if named else 'not in the folder'))
-        if want is None: return rows.append(dict(path=str(p), status='unknown', detail='not one of the standard file names'))
+        if want is None: return rows.append(dict(path=str(p), status='unknown', detail='not one of the standard file names (`sspvs-verify --strict` checks any file)'))
         size = p.stat().st_size
         if size != want[0]: return rows.append(dict(path=str(p), status='mismatch', detail=f'size {size:,} B, expected {want[0]:,} B'))
         got = sha256sum(p)
@@ -407,7 +427,10 @@ def verify(paths, # files or folders (a folder is checked for all four standard 
     for p in ([paths] if isinstance(paths, (str, Path)) else paths):
         p = Path(p)
         if p.is_dir():
+            if not (found := sorted(p.glob('*.h5'))): raise SSPVSError(f"{p}: the folder holds no .h5 files")
             for n in STANDARD.values(): check(p/n, False)
+            for f in found:
+                if f.name not in CHECKSUMS: check(f, True)   # not a standard name: listed as unknown (--strict checks its consistency)
         else: check(p, True)
     return rows
 
@@ -423,7 +446,8 @@ def strict_check(path:str|Path, # a benchmark file
 def _strict_paths(paths)->list[Path]:
     out = []
     for p in map(Path, [paths] if isinstance(paths, (str, Path)) else paths):
-        out += (sorted(p.glob('*.h5')) or [p]) if p.is_dir() else [p]
+        if p.is_dir() and not (found := sorted(p.glob('*.h5'))): raise SSPVSError(f"{p}: the folder holds no .h5 files")
+        out += found if p.is_dir() else [p]
     return out
 
 def strict_lines(res:dict)->list[str]:

@@ -259,8 +259,12 @@ def read_checkpoint(path:str|Path)->Checkpoint:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e: raise SSPVSError(f"{path}: not a readable safetensors checkpoint ({e})") from None
     if meta is None: raise SSPVSError(f"{path}: not an sspvs checkpoint (no 'sspvs' metadata)")
-    meta = json.loads(meta)
+    try: meta = json.loads(meta)
+    except ValueError as e: raise SSPVSError(f"{path}: its 'sspvs' metadata is not valid JSON ({e})") from None
+    if not isinstance(meta, dict): raise SSPVSError(f"{path}: its 'sspvs' metadata should be a JSON object, got {type(meta).__name__}")
     if meta.get('format') != CHECKPOINT_FORMAT: raise SSPVSError(f"{path}: unknown checkpoint format {meta.get('format')!r} (expected {CHECKPOINT_FORMAT!r})")
+    for k, t in (('config', dict), ('extra', dict), ('optimizer', dict), ('scaler', dict), ('rng', dict)):
+        if (k == 'config' or k in meta) and not isinstance(meta.get(k), t): raise SSPVSError(f"{path}: its metadata's {k!r} should be a JSON object, got {type(meta.get(k)).__name__}")
     model = {k[len('model.'):]: v for k, v in tensors.items() if k.startswith('model.')}
     opt = _unflat_optimizer(tensors, meta['optimizer']) if 'optimizer' in meta else None
     rng = ({k: v for k, v in tensors.items() if k.startswith('rng.')}, meta['rng']) if 'rng' in meta else None
@@ -282,7 +286,8 @@ def load_summarizer(path:str|Path, # a checkpoint from `save_checkpoint` / `fit`
     ck = read_checkpoint(path); sd, cfg = ck.model, ck.config
     if feat_dim is not None and cfg.get('feat_dim') != feat_dim:
         raise SSPVSError(f"{Path(path).name}: the checkpoint reads {cfg.get('feat_dim')}-d features but {data or 'the data'} has {feat_dim}-d features")
-    model = build_summarizer(cfg)
+    try: model = build_summarizer(cfg)
+    except (AssertionError, ValueError, TypeError, RuntimeError) as e: raise SSPVSError(f"{Path(path).name}: its config builds no model ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
     try: model.load_state_dict(sd)
     except RuntimeError as e: raise SSPVSError(f"{Path(path).name}: the weights do not fit the model of its config ({str(e).splitlines()[0]})") from None
     dev = get_device(device)

@@ -11,7 +11,7 @@ from fastcore.script import call_parse, Param
 from .core import SSPVSError, cli_errors, atomic_path, save_json, add_docments
 from .keyshots import (KNAPSACKS, check_knapsack, upsample, shot_scores, select_shots, choose_shots, summary_layout, official_values,
                             exact_ints, optimal_subsets, TIE_LIMIT, uniform_shots)
-from .data import BenchmarkFile, VideoRecord, dataset_name, anomaly_warning, AnomalyWarning, as_records
+from .data import BenchmarkFile, VideoRecord, dataset_name, anomaly_warning, anomaly_lines, AnomalyWarning, as_records
 from .annotations import Annotation, read_tvsum, read_summe, read_summe_shots, SUMME_SHOTS
 
 # %% auto #0
@@ -530,7 +530,9 @@ def read_predictions(path:str|Path, # an HDF5 file of step scores
         s = obj[()]
         if not np.isfinite(s).all(): raise SSPVSError(f"{path.name}: {name}: {int((~np.isfinite(s)).sum())} NaN or inf scores")
         out[name] = s.astype(np.float32)
-    with h5py.File(path, 'r') as f: f.visititems(visit)
+    try:
+        with h5py.File(path, 'r') as f: f.visititems(visit)
+    except (OSError, RuntimeError, KeyError) as e: raise SSPVSError(f"{path.name}: not a readable HDF5 file ({str(e).splitlines()[0]})") from None   # truncated, corrupt
     if not out: raise SSPVSError(f"{path.name}: holds no predictions")
     return out
 
@@ -577,7 +579,8 @@ def evaluate_files(dataset:str|Path, # benchmark file (eccv16 layout)
         bf = BenchmarkFile(dataset, warn=False)
         for r in bf.values(): rank_ready(r, rank)
         if (an := [a for a in bf.anomalies if not (a.key in SHOTS + ('user_summary',) and a.what.startswith('is missing'))]):
-            warnings.warn(anomaly_warning(bf.path.name, an), AnomalyWarning, stacklevel=2)
+            w = AnomalyWarning(anomaly_warning(bf.path.name, an)); w.lines = anomaly_lines(bf.path.name, an)   # a tool prints the lines, one per video
+            warnings.warn(w, stacklevel=2)
     preds = read_predictions(predictions)
     pname = Path(predictions).name
     extra = [k for k in preds if k not in bf and not any(k == r.full_key for r in bf.values())]

@@ -92,3 +92,45 @@ def test_ctrl_c_stops_torchrun_ranks(data, reference, tmp_path):
     r = subprocess.run(cmd(data, out, torchrun=True), capture_output=True, text=True, timeout=900, env=dict(os.environ, MPLBACKEND='Agg'))
     assert r.returncode == 0, r.stderr[-3000:]
     assert results(out) == reference
+
+# ------------------------------------------------------------------------------------------------ sspvs-pretrain
+PRE = ['--preset', 'quick', '--d_model', '32', '--n_layers', '1', '--n_heads', '2', '--d_ff', '64', '--max_len', '48', '--batch_size', '4',
+       '--lr', '1e-3', '--no_progress', '--epochs', '4']
+
+@pytest.fixture(scope='module')
+def corpus(tmp_path_factory):
+    from sspvs.synthetic import make_corpus
+    return make_corpus(tmp_path_factory.mktemp('corpus')/'corpus.h5', n_videos=20, seed=1, feat_dim=32)
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['ctrl-c', 'sigterm'])
+def test_pretrain_interrupt_stops_and_resumes_exactly(corpus, tmp_path, sig):
+    "`sspvs-pretrain` stopped by Ctrl-C or SIGTERM after its first epoch: one line, no epoch finishes after the signal, no temporary file and no process left, intact checkpoints; the same command then resumes to the weights of an uninterrupted run."
+    from sspvs.learner import read_checkpoint
+    import torch
+    env = dict(os.environ, OMP_NUM_THREADS='1', TOKENIZERS_PARALLELISM='false')
+    run = lambda out: [sys.executable, '-m', 'sspvs.pretrain', str(corpus), '--out', str(out), *PRE]
+    part, full = tmp_path/'part', tmp_path/'full'
+    p = subprocess.Popen(run(part), start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        while p.poll() is None and not (part/'last.json').exists(): time.sleep(0.02)
+        assert p.poll() is None, p.communicate()
+        sent = time.time()
+        os.killpg(p.pid, sig)
+        _, err = p.communicate(timeout=600)
+    finally:
+        if p.poll() is None: os.killpg(p.pid, signal.SIGKILL)
+    assert p.returncode == 1 and err.strip().splitlines()[-1] == 'sspvs-pretrain: interrupted' and 'Traceback' not in err, err[-3000:]
+    h = json.loads((part/'history.json').read_text())
+    assert 1 <= len(h) < 4 and all(f.stat().st_mtime <= sent for f in part.iterdir()), [(f.name, f.stat().st_mtime - sent) for f in part.iterdir()]
+    assert not [f for f in part.rglob('*') if f.name.endswith('.tmp')], "a temporary file was left"
+    assert read_checkpoint(part/'last.safetensors').extra['epoch'] == len(h)   # the checkpoint matches the history: nothing half-written
+    for _ in range(600):
+        if not group(p.pid): break
+        time.sleep(0.1)
+    assert not group(p.pid), f"processes of the run left: {group(p.pid)}"
+    for out in (part, full):
+        r = subprocess.run(run(out), capture_output=True, text=True, env=env, timeout=600)
+        assert r.returncode == 0, r.stderr[-3000:]
+    a, b = read_checkpoint(full/'last.safetensors'), read_checkpoint(part/'last.safetensors')
+    assert a.extra['epoch'] == b.extra['epoch'] == 4
+    for k in a.model: assert torch.allclose(a.model[k], b.model[k], atol=1e-6), k

@@ -10,8 +10,8 @@ import numpy as np, torch
 
 # %% auto #0
 __all__ = ['DATA_ENV', 'NO_DATA', 'SSPVSError', 'cli_errors', 'interrupt_on_sigterm', 'check_out_path', 'data_path', 'cache_dir',
-           'show_path', 'atomic_path', 'atomic_write', 'save_json', 'file_digest', 'file_ids', 'data_files', 'data_key',
-           'get_device', 'set_deterministic', 'rank_threads', 'set_seed', 'add_docments']
+           'show_path', 'atomic_path', 'atomic_write', 'save_json', 'sha256sum', 'file_digest', 'file_ids',
+           'data_files', 'data_key', 'get_device', 'set_deterministic', 'rank_threads', 'set_seed', 'add_docments']
 
 # %% ../nbs/00_core.ipynb #11ecc928
 class SSPVSError(Exception):
@@ -154,6 +154,13 @@ def _json_default(o):
     raise TypeError(f"cannot write {type(o).__name__} as JSON")
 
 # %% ../nbs/00_core.ipynb #f7f92e1d
+def sha256sum(path:str|Path, chunk:int=1<<20)->str:
+    "The sha256 of a file, read in chunks."
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        while (b := f.read(chunk)): h.update(b)
+    return h.hexdigest()
+
 def file_digest(path:str|Path, # a file
                )->str: # its sha256, hex
     "The sha256 of a file, remembered by path, size and modification time under `$SSPVS_CACHE/sha256.json`."
@@ -163,11 +170,8 @@ def file_digest(path:str|Path, # a file
     except (OSError, ValueError): known = {}
     e = known.get(k) if isinstance(known, dict) else None
     if isinstance(e, dict) and e.get('size') == st.st_size and e.get('mtime_ns') == st.st_mtime_ns and isinstance(e.get('sha256'), str): return e['sha256']
-    h = hashlib.sha256()
-    with open(p, 'rb') as f:
-        while (b := f.read(1 << 20)): h.update(b)
     known = known if isinstance(known, dict) else {}
-    known[k] = dict(size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=h.hexdigest())
+    known[k] = dict(size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=sha256sum(p))
     try: save_json(known, cache)
     except (OSError, SSPVSError): pass   # a read-only cache: the digest is still right, only not remembered
     return known[k]['sha256']

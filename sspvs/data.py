@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, h5py, torch
 from fastcore.script import call_parse, Param, store_true
-from .core import SSPVSError, cli_errors, atomic_path, save_json
+from .core import SSPVSError, cli_errors, atomic_path, save_json, sha256sum
 
 # %% auto #0
 __all__ = ['REQUIRED', 'USES', 'USE_NAMES', 'OPTIONAL', 'LAYOUT', 'DATASETS', 'STANDARD', 'TEXT_FIELDS', 'CHECKSUMS', 'SETTINGS',
            'standard_keys', 'natural_key', 'dataset_name', 'check_video', 'toy_video', 'read_features', 'VideoRecord',
            'text_path', 'text_info', 'Anomaly', 'AnomalyWarning', 'anomaly_warning', 'anomaly_lines', 'BenchmarkFile',
-           'write_benchmark', 'as_records', 'sha256sum', 'verify', 'strict_check', 'strict_lines', 'sspvs_verify',
-           'load_benchmarks', 'get_record', 'Split', 'split_file', 'load_splits', 'minmax', 'SummaryDataset', 'collate']
+           'write_benchmark', 'as_records', 'verify', 'strict_check', 'strict_lines', 'sspvs_verify', 'load_benchmarks',
+           'get_record', 'Split', 'split_file', 'load_splits', 'minmax', 'SummaryDataset', 'collate']
 
 # %% ../nbs/01_data.ipynb #836734a8
 REQUIRED = ('picks', 'n_frames')   # what every video needs to be opened: everything else refers to steps and frames
@@ -403,13 +403,6 @@ CHECKSUMS = {  # file name -> (size in bytes, sha256); from sylvainma/Summarizer
     STANDARD['ovp']: (40_816_768, 'cdb0ffb5bdfaa8d416d61f9ff5dcdd8cfd57e58647f641f189a6f690d17e4398'),
     STANDARD['youtube']: (60_632_496, '2df860644854c1d0c567f5daa600e2b758c687856c13bf2baaaeb1e4583ecddd'),
 }
-
-def sha256sum(path:str|Path, chunk:int=1<<20)->str:
-    "The sha256 of a file, read in chunks."
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while (b := f.read(chunk)): h.update(b)
-    return h.hexdigest()
 
 def verify(paths, # files or folders (a folder: the four standard names and every other *.h5 in it)
           )->list[dict]:

@@ -11,8 +11,8 @@ from urllib.parse import urlparse, unquote
 from fastcore.script import call_parse, Param, store_true
 from tqdm.auto import tqdm
 from . import __version__
-from .core import SSPVSError, cli_errors, DATA_ENV
-from .data import CHECKSUMS, STANDARD, sha256sum
+from .core import SSPVSError, cli_errors, DATA_ENV, sha256sum
+from .data import CHECKSUMS, STANDARD
 
 # %% auto #0
 __all__ = ['MIRRORS', 'CATALOGUE', 'check_file', 'serve', 'fetch', 'unpack', 'local_name', 'download', 'verify_dir',
